@@ -1,0 +1,2 @@
+export { Idempotent } from './idempotent.decorator.js';
+export { InjectTokenStore } from './inject-token-store.decorator.js';

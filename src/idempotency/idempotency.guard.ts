@@ -1,0 +1,99 @@
+import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
+import { HttpAdapterHost, Reflector } from '@nestjs/core';
+import { randomBytes } from 'node:crypto';
+import { callerOf } from './caller.js';
+import { fingerprintOf } from './fingerprint.js';
+import { IDEMPOTENCY_SETTINGS, IDEMPOTENT_METADATA, TOKEN_CONSUMED_HEADER, TOKEN_HEADER, TOKEN_STORE } from './idempotency.constants.js';
+import type { IdempotencySettings } from './idempotency.settings.js';
+import type { IdempotentOptions } from './interfaces/idempotent-options.interface.js';
+import type { TokenRef, TokenStore } from './interfaces/token-store.interface.js';
+import { decodeOutcome, OutcomeRecorder } from './outcome.recorder.js';
+import {
+  malformedRequest, payloadMismatch, requestInProgress, tokenInvalid, tokenMissing, tokenUnknown, tokenUsed,
+} from './problems/idempotency.problems.js';
+import { ReplayException } from './problems/replay.exception.js';
+import { TokenCodec } from './tokens/token-codec.js';
+
+interface HttpRequest {
+  method: string;
+  url: string;
+  originalUrl?: string;
+  headers: Record<string, string | string[] | undefined>;
+  body?: unknown;
+}
+
+const CHECKED = Symbol('idempotency_module:checked');
+
+/**
+ * Lets a request into an `@Idempotent()` handler only with an unused token, which it deletes
+ * first: one Lua script checks the token, deletes it and claims the outcome marker. Every
+ * other answer (missing, invalid, unknown, copy) is thrown as a problem or a replay.
+ */
+@Injectable()
+export class IdempotencyGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly codec: TokenCodec,
+    private readonly recorder: OutcomeRecorder,
+    @Inject(TOKEN_STORE) private readonly store: TokenStore,
+    @Inject(IDEMPOTENCY_SETTINGS) private readonly settings: IdempotencySettings,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const options = this.reflector.getAllAndOverride<Required<IdempotentOptions> | undefined>(IDEMPOTENT_METADATA, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
+    const request = context.switchToHttp().getRequest<HttpRequest & { [CHECKED]?: true }>();
+    // @Idempotent() on both a controller and its handler installs this guard twice: consume once.
+    if (!options || request[CHECKED]) return true;
+    request[CHECKED] = true;
+
+    const ref = this.verifiedToken(request.headers[TOKEN_HEADER]);
+    const caller = callerOf(request, this.settings.resolveSubject);
+    const owner = randomBytes(12).toString('base64url');
+    const result = await this.store.consume({
+      ref,
+      owner,
+      binding: this.codec.bindingOf(caller, options.scope),
+      fingerprint: this.fingerprint(request),
+      leaseMs: this.settings.inProgressTtlSeconds * 1000,
+      keepMs: this.settings.resultTtlSeconds * 1000,
+    });
+    if (result.state === 'unknown') throw tokenUnknown();
+
+    this.adapterHost.httpAdapter.setHeader(context.switchToHttp().getResponse(), TOKEN_CONSUMED_HEADER, 'true');
+    switch (result.state) {
+      case 'first':
+        this.recorder.claim(request, { ref, owner, replay: options.replay });
+        return true;
+      case 'mismatch':
+        throw payloadMismatch();
+      case 'in_progress':
+        throw requestInProgress(1);
+      case 'used':
+        throw tokenUsed();
+      case 'done': {
+        const stored = decodeOutcome(result.outcome);
+        if (options.replay && stored.body !== undefined) throw new ReplayException(stored);
+        throw tokenUsed();
+      }
+    }
+  }
+
+  private verifiedToken(header: string | string[] | undefined): TokenRef {
+    if (header === undefined || header === '') throw tokenMissing();
+    const ref = typeof header === 'string' ? this.codec.verify(header) : undefined;
+    if (!ref) throw tokenInvalid();
+    return ref;
+  }
+
+  private fingerprint(request: HttpRequest): string {
+    try {
+      return fingerprintOf(request.method, request.originalUrl ?? request.url, request.body);
+    } catch (error) {
+      throw malformedRequest(`The request body cannot be canonicalised: ${(error as Error).message}. Nothing was consumed.`);
+    }
+  }
+}

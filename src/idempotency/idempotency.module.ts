@@ -1,0 +1,53 @@
+import { Logger, Module } from '@nestjs/common';
+import { IdempotencyGuard } from './idempotency.guard.js';
+import { IdempotencyInterceptor } from './idempotency.interceptor.js';
+import { IDEMPOTENCY_SETTINGS, TOKEN_STORE } from './idempotency.constants.js';
+import { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } from './idempotency.module-definition.js';
+import { type IdempotencySettings, resolveSettings } from './idempotency.settings.js';
+import type { IdempotencyModuleOptions } from './interfaces/idempotency-module-options.interface.js';
+import type { TokenStore } from './interfaces/token-store.interface.js';
+import { OutcomeRecorder } from './outcome.recorder.js';
+import { ProblemDetailsFilter } from './problems/problem-details.filter.js';
+import { MemoryTokenStore } from './stores/memory-token.store.js';
+import { RedisTokenStore } from './stores/redis-token.store.js';
+import { TokenCodec } from './tokens/token-codec.js';
+import { TokensService } from './tokens/tokens.service.js';
+
+function createStore(options: IdempotencyModuleOptions, settings: IdempotencySettings): TokenStore {
+  if (options.store) return options.store;
+  if (options.redis) return new RedisTokenStore(options.redis, { keyPrefix: settings.keyPrefix });
+  if (process.env.NODE_ENV === 'production') {
+    throw new Error('IdempotencyModule: the in-memory store is single-instance and refused under NODE_ENV=production; give it a Redis client (set REDIS_URL or REDIS_CLUSTER_NODES).');
+  }
+  new Logger('Idempotency').warn('Using the in-memory token store: single instance only, tokens are lost on restart. Give the module a Redis client for anything shared.');
+  return new MemoryTokenStore();
+}
+
+/**
+ * One-time idempotency tokens: `GET /tokens` issues, `@Idempotent()` consumes.
+ *
+ * ```ts
+ * IdempotencyModule.forRoot({ secret: process.env.TOKEN_SECRET, redis: new Redis(url, { enableOfflineQueue: false }) })
+ * ```
+ */
+@Module({
+  providers: [
+    { provide: IDEMPOTENCY_SETTINGS, inject: [MODULE_OPTIONS_TOKEN], useFactory: resolveSettings },
+    {
+      provide: TOKEN_STORE,
+      inject: [MODULE_OPTIONS_TOKEN, IDEMPOTENCY_SETTINGS],
+      useFactory: createStore,
+    },
+    { provide: TokenCodec, inject: [IDEMPOTENCY_SETTINGS], useFactory: (settings: IdempotencySettings) => new TokenCodec(settings.secret) },
+    TokensService,
+    OutcomeRecorder,
+    IdempotencyGuard,
+    IdempotencyInterceptor,
+    ProblemDetailsFilter,
+  ],
+  exports: [
+    IDEMPOTENCY_SETTINGS, TOKEN_STORE, TokenCodec, TokensService, OutcomeRecorder,
+    IdempotencyGuard, IdempotencyInterceptor, ProblemDetailsFilter,
+  ],
+})
+export class IdempotencyModule extends ConfigurableModuleClass {}

@@ -1,0 +1,55 @@
+import type { SubjectResolver } from './interfaces/caller.interface.js';
+import type { IdempotencyModuleOptions } from './interfaces/idempotency-module-options.interface.js';
+import { defaultSubjectResolver } from './caller.js';
+
+/** The module options with defaults applied and checked; what the module's providers read. */
+export interface IdempotencySettings {
+  secret: string;
+  keyPrefix: string;
+  tokenTtlSeconds: number;
+  maxTokenTtlSeconds: number;
+  resultTtlSeconds: number;
+  inProgressTtlSeconds: number;
+  maxStoredResponseBytes: number;
+  resolveSubject: SubjectResolver;
+}
+
+export const MIN_SECRET_LENGTH = 32;
+
+const DEFAULTS = {
+  keyPrefix: 'idem:',
+  tokenTtlSeconds: 900,
+  maxTokenTtlSeconds: 86_400,
+  resultTtlSeconds: 86_400,
+  inProgressTtlSeconds: 60,
+  maxStoredResponseBytes: 65_536,
+};
+
+/** Applies defaults and fails at start, with what to change, rather than on the first request. */
+export function resolveSettings(options: IdempotencyModuleOptions): IdempotencySettings {
+  const settings: IdempotencySettings = {
+    ...DEFAULTS,
+    ...definedOnly(options),
+    resolveSubject: options.resolveSubject ?? defaultSubjectResolver,
+  } as IdempotencySettings;
+  const problems: string[] = [];
+  if (typeof settings.secret !== 'string' || settings.secret.length < MIN_SECRET_LENGTH) {
+    problems.push(`secret must be at least ${MIN_SECRET_LENGTH} characters (e.g. \`openssl rand -base64 48\`)`);
+  }
+  for (const name of ['tokenTtlSeconds', 'maxTokenTtlSeconds', 'resultTtlSeconds', 'inProgressTtlSeconds', 'maxStoredResponseBytes'] as const) {
+    if (!Number.isSafeInteger(settings[name]) || settings[name] <= 0) {
+      problems.push(`${name} must be a positive whole number, got ${String(settings[name])}`);
+    }
+  }
+  if (settings.tokenTtlSeconds > settings.maxTokenTtlSeconds) {
+    problems.push(`tokenTtlSeconds (${settings.tokenTtlSeconds}) must not exceed maxTokenTtlSeconds (${settings.maxTokenTtlSeconds})`);
+  }
+  if (problems.length > 0) {
+    throw new Error(`Invalid IdempotencyModule options:\n- ${problems.join('\n- ')}`);
+  }
+  return settings;
+}
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,18 @@
+/** The public surface of the idempotency module: everything an app needs, nothing it should not touch. */
+export { Idempotent, InjectTokenStore } from './decorators/index.js';
+export { IdempotencyGuard } from './idempotency.guard.js';
+export { IdempotencyInterceptor } from './idempotency.interceptor.js';
+export { IdempotencyModule } from './idempotency.module.js';
+export type { IdempotencyModuleExtras } from './idempotency.module-definition.js';
+export { TOKEN_CONSUMED_HEADER, TOKEN_HEADER, REPLAYED_HEADER, TOKEN_STORE } from './idempotency.constants.js';
+export type {
+  Caller, ConsumeCommand, ConsumeResult, IdempotencyModuleOptions, IdempotentOptions, IssueCommand,
+  SubjectResolver, TokenRef, TokenStore,
+} from './interfaces/index.js';
+export { ProblemDetailsFilter } from './problems/problem-details.filter.js';
+export { ProblemException, type ProblemDetails, type ProblemInit } from './problems/problem.exception.js';
+export { MemoryTokenStore } from './stores/memory-token.store.js';
+export { RedisTokenStore, type RedisTokenStoreOptions } from './stores/redis-token.store.js';
+export { StoreUnavailableError } from './stores/store-unavailable.error.js';
+export type { IssuedToken } from './tokens/issued-token.js';
+export { TokensService } from './tokens/tokens.service.js';

@@ -1,0 +1,58 @@
+import { ProblemException } from './problem.exception.js';
+
+/**
+ * The answers of the token service and the guard. Each detail tells a client what to do next,
+ * since that is the whole point of the contract (SPEC.md, "What a client does with each answer").
+ */
+const FRESH_TOKEN = 'Nothing ran: fetch a fresh token from GET /tokens and send the request again.';
+
+export const tokenMissing = () =>
+  new ProblemException({
+    status: 400, code: 'TOKEN_MISSING', title: 'Idempotency token missing',
+    detail: `This operation needs an Idempotency-Token header. ${FRESH_TOKEN}`,
+  });
+
+export const tokenInvalid = () =>
+  new ProblemException({
+    status: 400, code: 'TOKEN_INVALID', title: 'Idempotency token invalid',
+    detail: `The Idempotency-Token header is not a token this service issued. ${FRESH_TOKEN}`,
+  });
+
+export const tokenUnknown = () =>
+  new ProblemException({
+    status: 400, code: 'TOKEN_UNKNOWN', title: 'Idempotency token unknown',
+    detail: `The token was never issued to you for this operation, or it expired. ${FRESH_TOKEN}`,
+  });
+
+export const requestInProgress = (retryAfterSeconds: number) =>
+  new ProblemException({
+    status: 409, code: 'REQUEST_IN_PROGRESS', title: 'Request in progress', retryAfterSeconds,
+    detail: 'A request with this token is still running. Wait Retry-After seconds and send the same request with the same token to learn its outcome.',
+  });
+
+export const tokenUsed = () =>
+  new ProblemException({
+    status: 409, code: 'TOKEN_USED', title: 'Idempotency token already used',
+    detail: 'A request with this token was already processed; its answer cannot be sent again. Do not resend it.',
+  });
+
+export const payloadMismatch = () =>
+  new ProblemException({
+    status: 422, code: 'PAYLOAD_MISMATCH', title: 'Token used for another request',
+    detail: 'This token was used by a request with another method, path or body. Use a fresh token for a new request.',
+  });
+
+export const storeUnavailable = (retryAfterSeconds: number) =>
+  new ProblemException({
+    status: 503, code: 'STORE_UNAVAILABLE', title: 'Token store unavailable', retryAfterSeconds,
+    detail: 'The token store cannot be reached; nothing was consumed and nothing ran. Retry after Retry-After seconds.',
+  });
+
+export const validationFailed = (detail: string, errors?: string[]) =>
+  new ProblemException({
+    status: 400, code: 'VALIDATION_FAILED', title: 'Validation failed', detail,
+    extensions: errors ? { errors } : undefined,
+  });
+
+export const malformedRequest = (detail: string) =>
+  new ProblemException({ status: 400, code: 'MALFORMED_REQUEST', title: 'Malformed request', detail });

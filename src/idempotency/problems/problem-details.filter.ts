@@ -1,0 +1,113 @@
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus, Injectable, Logger } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { REPLAYED_HEADER } from '../idempotency.constants.js';
+import { OutcomeRecorder, type StoredResponse } from '../outcome.recorder.js';
+import { StoreUnavailableError } from '../stores/store-unavailable.error.js';
+import { malformedRequest, storeUnavailable, validationFailed } from './idempotency.problems.js';
+import { ProblemException } from './problem.exception.js';
+import { ReplayException } from './replay.exception.js';
+
+const PROBLEM_JSON = 'application/problem+json';
+/** Long enough for a reconnect attempt, short enough that clients come back soon. */
+const STORE_RETRY_AFTER_SECONDS = 2;
+
+/** What body parsers throw: Fastify errors carry `statusCode` and `code`, Express' body-parser `status` and `type`. */
+interface ParserError {
+  statusCode?: number;
+  status?: number;
+  code?: string;
+  type?: string;
+  message?: string;
+}
+
+/**
+ * Renders every error as RFC 9457 problem details, and records it as the outcome of a request
+ * that consumed a token, so a copy gets the very same answer. `@Idempotent()` installs it on
+ * its handlers; install it globally too (`app.useGlobalFilters(app.get(ProblemDetailsFilter))`)
+ * so that body-parser errors, which happen before any route, are problem details as well.
+ */
+@Catch()
+@Injectable()
+export class ProblemDetailsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('ProblemDetails');
+
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly recorder: OutcomeRecorder,
+  ) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const request = http.getRequest<object>();
+    const response = http.getResponse<object>();
+    if (this.adapterHost.httpAdapter.isHeadersSent(response)) {
+      this.logger.error(`Error after the answer was sent: ${describe(exception)}`);
+      return;
+    }
+    if (exception instanceof ReplayException) {
+      this.send(response, exception.response, { [REPLAYED_HEADER]: 'true' });
+      return;
+    }
+    const problem = this.toProblem(exception);
+    const headers: Record<string, string> = { 'content-type': PROBLEM_JSON };
+    if (problem.retryAfterSeconds !== undefined) headers['retry-after'] = String(problem.retryAfterSeconds);
+    const answer: StoredResponse = { status: problem.problem.status, headers, body: JSON.stringify(problem.problem) };
+    this.recorder.record(request, answer);
+    this.send(response, answer);
+  }
+
+  /** The one mapping from anything thrown to a problem; extend it by throwing {@link ProblemException}. */
+  protected toProblem(exception: unknown): ProblemException {
+    if (exception instanceof ProblemException) return exception;
+    if (exception instanceof StoreUnavailableError) return storeUnavailable(STORE_RETRY_AFTER_SECONDS);
+    if (exception instanceof HttpException) return fromHttpException(exception);
+    const parserError = exception as ParserError;
+    const status = parserError?.statusCode ?? parserError?.status;
+    if (typeof status === 'number' && status >= 400 && status < 500) return fromParserError(status, parserError);
+    this.logger.error(`Unexpected error: ${describe(exception)}`, exception instanceof Error ? exception.stack : undefined);
+    return genericProblem(HttpStatus.INTERNAL_SERVER_ERROR, 'The server failed to answer this request.');
+  }
+
+  private send(response: object, answer: StoredResponse, extraHeaders: Record<string, string> = {}): void {
+    const adapter = this.adapterHost.httpAdapter;
+    for (const [name, value] of Object.entries({ ...answer.headers, ...extraHeaders })) {
+      adapter.setHeader(response, name, value);
+    }
+    adapter.reply(response, answer.body ?? '', answer.status);
+  }
+}
+
+function fromHttpException(exception: HttpException): ProblemException {
+  const status = exception.getStatus();
+  const body = exception.getResponse() as { message?: unknown } | string;
+  const message = typeof body === 'string' ? body : body.message;
+  // ValidationPipe's answer: a 400 whose message lists the failed constraints.
+  if (status === HttpStatus.BAD_REQUEST && Array.isArray(message)) {
+    return validationFailed('The request body is not valid: see errors.', message.map(String));
+  }
+  return genericProblem(status, typeof message === 'string' ? message : exception.message);
+}
+
+function fromParserError(status: number, error: ParserError): ProblemException {
+  if (status === HttpStatus.PAYLOAD_TOO_LARGE) {
+    return new ProblemException({
+      status, code: 'PAYLOAD_TOO_LARGE', title: 'Payload too large',
+      detail: 'The request body is over the 1 MiB limit. Nothing was consumed.',
+    });
+  }
+  if (status === HttpStatus.BAD_REQUEST) {
+    return malformedRequest(`The request body is not valid JSON: ${error.message ?? 'parse error'}. Nothing was consumed.`);
+  }
+  return genericProblem(status, error.message ?? 'The request was refused.');
+}
+
+/** Codes for answers we have no specific code for: the status' name, e.g. `NOT_FOUND`. */
+function genericProblem(status: number, detail: string): ProblemException {
+  const name = HttpStatus[status] ?? 'ERROR';
+  const title = name.charAt(0) + name.slice(1).toLowerCase().replaceAll('_', ' ');
+  return new ProblemException({ status, code: name, title, detail });
+}
+
+function describe(exception: unknown): string {
+  return exception instanceof Error ? `${exception.name}: ${exception.message}` : String(exception);
+}

@@ -1,0 +1,41 @@
+import { HttpException } from '@nestjs/common';
+
+/** An RFC 9457 problem details body, with the stable machine-readable `code` we add. */
+export interface ProblemDetails {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: string;
+  [extension: string]: unknown;
+}
+
+export interface ProblemInit {
+  status: number;
+  /** Stable, upper snake case, e.g. `TOKEN_USED`; also gives the `type` URI. */
+  code: string;
+  title: string;
+  detail: string;
+  /** Whole seconds for a `Retry-After` header. */
+  retryAfterSeconds?: number;
+  /** Extension members, e.g. `errors` for validation failures. */
+  extensions?: Record<string, unknown>;
+}
+
+/** `urn:problem:token-missing` for `TOKEN_MISSING`: stable, and needs no hosted pages. */
+export const problemType = (code: string) => `urn:problem:${code.toLowerCase().replaceAll('_', '-')}`;
+
+/**
+ * An error answer with a stable `code`. Throw it anywhere in a request; `ProblemDetailsFilter`
+ * renders it as `application/problem+json`.
+ */
+export class ProblemException extends HttpException {
+  readonly problem: ProblemDetails;
+  readonly retryAfterSeconds?: number;
+
+  constructor({ status, code, title, detail, retryAfterSeconds, extensions }: ProblemInit) {
+    super(detail, status);
+    this.problem = { type: problemType(code), title, status, detail, code, ...extensions };
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}

@@ -1,0 +1,11 @@
+import type { StoredResponse } from '../outcome.recorder.js';
+
+/**
+ * Thrown by the guard to answer a copy with the first request's stored answer; the
+ * `ProblemDetailsFilter` that `@Idempotent()` installs sends it as it was.
+ */
+export class ReplayException extends Error {
+  constructor(readonly response: StoredResponse) {
+    super('Replay of a stored answer');
+  }
+}

@@ -1,0 +1,50 @@
+--[[
+  Consumes a one-time token delete-first and claims its consumed-marker, or reports what the
+  marker says to a copy.
+
+  Input:
+    KEYS[1] token key         {tag}:t:<id>   string: the binding written at issuance
+    KEYS[2] marker key        {tag}:r:<id>   hash: b binding, f fingerprint, o owner,
+                                             l lease end (ms since epoch), r recorded outcome
+    ARGV[1] binding           subject digest and scope the caller presents
+    ARGV[2] fingerprint       of this request
+    ARGV[3] owner             random id of this request
+    ARGV[4] lease             milliseconds the first request counts as in progress
+    ARGV[5] keep              milliseconds the marker is kept
+
+  Output:
+    {'first'} | {'unknown'} | {'mismatch'} | {'in_progress'} | {'used'} | {'done', outcome}
+]]
+local function nowMs()
+  -- Redis' clock, not the caller's: every app instance then agrees on when a lease ends.
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+local binding = redis.call('GET', KEYS[1])
+if binding then
+  if binding ~= ARGV[1] then
+    return {'unknown'}
+  end
+  redis.call('DEL', KEYS[1])
+  redis.call('HSET', KEYS[2], 'b', ARGV[1], 'f', ARGV[2], 'o', ARGV[3],
+    'l', nowMs() + tonumber(ARGV[4]))
+  redis.call('PEXPIRE', KEYS[2], ARGV[5])
+  return {'first'}
+end
+
+-- A missing field reads as false, so a missing marker is 'unknown' too.
+local marker = redis.call('HMGET', KEYS[2], 'b', 'f', 'l', 'r')
+if marker[1] ~= ARGV[1] then
+  return {'unknown'}
+end
+if marker[2] ~= ARGV[2] then
+  return {'mismatch'}
+end
+if marker[4] then
+  return {'done', marker[4]}
+end
+if tonumber(marker[3]) > nowMs() then
+  return {'in_progress'}
+end
+return {'used'}

@@ -1,0 +1,88 @@
+import type { ConsumeCommand, ConsumeResult, IssueCommand, TokenRef, TokenStore } from '../interfaces/token-store.interface.js';
+
+interface Expiring {
+  expiresAt: number;
+}
+interface UnusedToken extends Expiring {
+  binding: string;
+}
+interface Marker extends Expiring {
+  binding: string;
+  fingerprint: string;
+  owner?: string;
+  leaseEndsAt?: number;
+  outcome?: string;
+}
+
+const SWEEP_INTERVAL_MS = 60_000;
+
+/**
+ * {@link TokenStore} in this process's memory: the same semantics as the Redis store, for
+ * development, single-instance use and unit tests. Each method runs to completion without
+ * awaiting, which is what makes it atomic on Node's single thread. Not shared between
+ * processes, so never use it behind a load balancer.
+ */
+export class MemoryTokenStore implements TokenStore {
+  private readonly tokens = new Map<string, UnusedToken>();
+  private readonly markers = new Map<string, Marker>();
+
+  constructor(private readonly now: () => number = Date.now) {
+    // unref: the sweep must never keep a process alive.
+    setInterval(() => this.sweep(), SWEEP_INTERVAL_MS).unref();
+  }
+
+  async issue({ ref, binding, ttlMs }: IssueCommand): Promise<void> {
+    const key = keyOf(ref);
+    if (this.live(this.tokens, key)) throw new Error('Token id collision');
+    this.tokens.set(key, { binding, expiresAt: this.now() + ttlMs });
+  }
+
+  async consume({ ref, binding, fingerprint, owner, leaseMs, keepMs }: ConsumeCommand): Promise<ConsumeResult> {
+    const key = keyOf(ref);
+    const token = this.live(this.tokens, key);
+    const now = this.now();
+    if (token) {
+      if (token.binding !== binding) return { state: 'unknown' };
+      this.tokens.delete(key);
+      this.markers.set(key, { binding, fingerprint, owner, leaseEndsAt: now + leaseMs, expiresAt: now + keepMs });
+      return { state: 'first' };
+    }
+    const marker = this.live(this.markers, key);
+    if (!marker || marker.binding !== binding) return { state: 'unknown' };
+    if (marker.fingerprint !== fingerprint) return { state: 'mismatch' };
+    if (marker.outcome !== undefined) return { state: 'done', outcome: marker.outcome };
+    return marker.leaseEndsAt! > now ? { state: 'in_progress' } : { state: 'used' };
+  }
+
+  async recordOutcome(ref: TokenRef, owner: string, outcome: string, keepMs: number): Promise<boolean> {
+    const marker = this.live(this.markers, keyOf(ref));
+    if (!marker || marker.owner !== owner) return false;
+    marker.outcome = outcome;
+    marker.owner = marker.leaseEndsAt = undefined;
+    marker.expiresAt = this.now() + keepMs;
+    return true;
+  }
+
+  async ping(): Promise<void> {}
+
+  private live<T extends Expiring>(map: Map<string, T>, key: string): T | undefined {
+    const entry = map.get(key);
+    if (entry && entry.expiresAt <= this.now()) {
+      map.delete(key);
+      return undefined;
+    }
+    return entry;
+  }
+
+  /** Drops what expired unread, so memory stays bounded by what is alive. */
+  private sweep(): void {
+    const now = this.now();
+    for (const map of [this.tokens, this.markers] as Map<string, Expiring>[]) {
+      for (const [key, entry] of map) if (entry.expiresAt <= now) map.delete(key);
+    }
+  }
+}
+
+function keyOf(ref: TokenRef): string {
+  return `${ref.tag}:${ref.id}`;
+}

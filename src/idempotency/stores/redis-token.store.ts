@@ -1,0 +1,90 @@
+import { readFileSync } from 'node:fs';
+import type { ClientContext, Cluster, Redis, Result } from 'ioredis';
+import type { ConsumeCommand, ConsumeResult, IssueCommand, TokenRef, TokenStore } from '../interfaces/token-store.interface.js';
+import { StoreUnavailableError } from './store-unavailable.error.js';
+
+declare module 'ioredis' {
+  interface RedisCommander<Context extends ClientContext = { type: 'default' }> {
+    idempotencyIssueToken(tokenKey: string, binding: string, ttlMs: number): Result<number, Context>;
+    idempotencyConsumeToken(
+      tokenKey: string, markerKey: string,
+      binding: string, fingerprint: string, owner: string, leaseMs: number, keepMs: number,
+    ): Result<[string, string?], Context>;
+    idempotencyRecordOutcome(markerKey: string, owner: string, outcome: string, keepMs: number): Result<number, Context>;
+  }
+}
+
+/** Scripts are read once, at import; `nest build` copies the `.lua` files beside this one. */
+const script = (file: string) => readFileSync(new URL(`./lua/${file}`, import.meta.url), 'utf8');
+const SCRIPTS = {
+  idempotencyIssueToken: { numberOfKeys: 1, lua: script('issue-token-1.lua') },
+  idempotencyConsumeToken: { numberOfKeys: 2, lua: script('consume-token-2.lua') },
+  idempotencyRecordOutcome: { numberOfKeys: 1, lua: script('record-outcome-1.lua') },
+} as const;
+
+export interface RedisTokenStoreOptions {
+  /** Prepended to every key, before the `{tag}` hash tag. Default `idem:`. */
+  keyPrefix?: string;
+}
+
+/**
+ * {@link TokenStore} on Redis or Redis Cluster (6.2 or later). Every change is one Lua script
+ * run by SHA; all keys of one token share the hash tag `{tag}`, so each script runs on one node.
+ * The client is the caller's to configure and close: for fail-fast answers give it
+ * `enableOfflineQueue: false` and a `commandTimeout`.
+ */
+export class RedisTokenStore implements TokenStore {
+  private readonly prefix: string;
+
+  constructor(private readonly redis: Redis | Cluster, options: RedisTokenStoreOptions = {}) {
+    this.prefix = options.keyPrefix ?? 'idem:';
+    for (const [name, { numberOfKeys, lua }] of Object.entries(SCRIPTS)) {
+      redis.defineCommand(name, { numberOfKeys, lua });
+    }
+  }
+
+  async issue({ ref, binding, ttlMs }: IssueCommand): Promise<void> {
+    const stored = await this.call(() => this.redis.idempotencyIssueToken(this.tokenKey(ref), binding, ttlMs));
+    if (stored !== 1) throw new Error('Token id collision');
+  }
+
+  async consume(command: ConsumeCommand): Promise<ConsumeResult> {
+    const { ref, binding, fingerprint, owner, leaseMs, keepMs } = command;
+    const [state, detail] = await this.call(() =>
+      this.redis.idempotencyConsumeToken(
+        this.tokenKey(ref), this.markerKey(ref), binding, fingerprint, owner, leaseMs, keepMs,
+      ),
+    );
+    switch (state) {
+      case 'done':
+        return { state, outcome: String(detail) };
+      default:
+        return { state } as ConsumeResult;
+    }
+  }
+
+  async recordOutcome(ref: TokenRef, owner: string, outcome: string, keepMs: number): Promise<boolean> {
+    return (await this.call(() => this.redis.idempotencyRecordOutcome(this.markerKey(ref), owner, outcome, keepMs))) === 1;
+  }
+
+  async ping(): Promise<void> {
+    await this.call(() => this.redis.ping());
+  }
+
+  private tokenKey(ref: TokenRef): string {
+    return `${this.prefix}{${ref.tag}}:t:${ref.id}`;
+  }
+
+  private markerKey(ref: TokenRef): string {
+    return `${this.prefix}{${ref.tag}}:r:${ref.id}`;
+  }
+
+  /** Every ioredis failure (closed connection, timeout, cluster down) means the same to a caller. */
+  private async call<T>(command: () => Promise<T>): Promise<T> {
+    try {
+      return await command();
+    } catch (error) {
+      throw new StoreUnavailableError(error);
+    }
+  }
+}

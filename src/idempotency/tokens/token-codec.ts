@@ -1,0 +1,58 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Caller } from '../interfaces/caller.interface.js';
+import type { TokenRef } from '../interfaces/token-store.interface.js';
+
+/** `<tag>.<id>.<signature>`: 12 + 1 + 22 + 1 + 22 = 58 URL-safe characters. */
+const TOKEN_SHAPE = /^([A-Za-z0-9_-]{12})\.([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{22})$/;
+const ID_BYTES = 16; // 128 bits from the CSPRNG
+const SIGNATURE_BYTES = 16; // HMAC-SHA256 truncated to 128 bits, as RFC 2104 allows
+const DIGEST_BYTES = 9; // 72 bits: 12 base64url characters
+
+/**
+ * Makes and checks tokens, and derives the store-facing identities of a caller.
+ *
+ * - The **tag** groups one caller's keys in one Redis Cluster slot (the limiter's keys join
+ *   them), and is carried in the token so that any instance finds the key without a lookup.
+ * - The **binding** is what a consume must present: the subject's digest (empty for anonymous
+ *   callers, whose tokens are unbound) and the scope.
+ * Subjects and addresses reach Redis only as keyed digests, never in clear.
+ */
+export class TokenCodec {
+  constructor(private readonly secret: string) {}
+
+  create(caller: Caller): { token: string; ref: TokenRef } {
+    const ref = { tag: this.tagOf(caller), id: randomBytes(ID_BYTES).toString('base64url') };
+    return { token: `${ref.tag}.${ref.id}.${this.sign(ref)}`, ref };
+  }
+
+  /** The token's ref when its shape and signature are right; decided without any I/O. */
+  verify(token: string): TokenRef | undefined {
+    const match = TOKEN_SHAPE.exec(token);
+    if (!match) return undefined;
+    const ref = { tag: match[1], id: match[2] };
+    const expected = Buffer.from(this.sign(ref));
+    const given = Buffer.from(match[3]);
+    return timingSafeEqual(expected, given) ? ref : undefined;
+  }
+
+  tagOf(caller: Caller): string {
+    return this.digest('tag', caller.subject === undefined ? `a:${caller.address}` : `s:${caller.subject}`);
+  }
+
+  bindingOf(caller: Caller, scope: string | undefined): string {
+    const subject = caller.subject === undefined ? '' : this.digest('subject', caller.subject);
+    return `${subject}|${scope ?? ''}`;
+  }
+
+  private sign(ref: TokenRef): string {
+    return this.hmac(`token\0${ref.tag}.${ref.id}`).subarray(0, SIGNATURE_BYTES).toString('base64url');
+  }
+
+  private digest(purpose: string, value: string): string {
+    return this.hmac(`${purpose}\0${value}`).subarray(0, DIGEST_BYTES).toString('base64url');
+  }
+
+  private hmac(data: string): Buffer {
+    return createHmac('sha256', this.secret).update(data).digest();
+  }
+}
