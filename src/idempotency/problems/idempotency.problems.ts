@@ -56,3 +56,9 @@ export const validationFailed = (detail: string, errors?: string[]) =>
 
 export const malformedRequest = (detail: string) =>
   new ProblemException({ status: 400, code: 'MALFORMED_REQUEST', title: 'Malformed request', detail });
+
+export const payloadTooLarge = () =>
+  new ProblemException({
+    status: 413, code: 'PAYLOAD_TOO_LARGE', title: 'Payload too large',
+    detail: 'The request body is over the size limit (1 MiB). Nothing was consumed.',
+  });

@@ -3,7 +3,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import { REPLAYED_HEADER } from '../idempotency.constants.js';
 import { OutcomeRecorder, type StoredResponse } from '../outcome.recorder.js';
 import { StoreUnavailableError } from '../stores/store-unavailable.error.js';
-import { malformedRequest, storeUnavailable, validationFailed } from './idempotency.problems.js';
+import { malformedRequest, payloadTooLarge, storeUnavailable, validationFailed } from './idempotency.problems.js';
 import { ProblemException } from './problem.exception.js';
 import { ReplayException } from './replay.exception.js';
 
@@ -60,10 +60,15 @@ export class ProblemDetailsFilter implements ExceptionFilter {
   protected toProblem(exception: unknown): ProblemException {
     if (exception instanceof ProblemException) return exception;
     if (exception instanceof StoreUnavailableError) return storeUnavailable(STORE_RETRY_AFTER_SECONDS);
+    // Nest hands body-parser errors over as HttpExceptions whose cause is the parser's error.
+    const raw = (exception instanceof HttpException ? (exception.cause ?? exception) : exception) as ParserError;
+    const status = exception instanceof HttpException ? exception.getStatus() : (raw?.statusCode ?? raw?.status);
+    if (status === HttpStatus.PAYLOAD_TOO_LARGE) return payloadTooLarge();
+    if (status === HttpStatus.BAD_REQUEST && isBodyParseFailure(raw)) {
+      return malformedRequest(`The request body is not valid JSON (${raw.message ?? 'parse error'}). Nothing was consumed.`);
+    }
     if (exception instanceof HttpException) return fromHttpException(exception);
-    const parserError = exception as ParserError;
-    const status = parserError?.statusCode ?? parserError?.status;
-    if (typeof status === 'number' && status >= 400 && status < 500) return fromParserError(status, parserError);
+    if (typeof status === 'number' && status >= 400 && status < 500) return genericProblem(status, raw.message ?? 'The request was refused.');
     this.logger.error(`Unexpected error: ${describe(exception)}`, exception instanceof Error ? exception.stack : undefined);
     return genericProblem(HttpStatus.INTERNAL_SERVER_ERROR, 'The server failed to answer this request.');
   }
@@ -88,17 +93,11 @@ function fromHttpException(exception: HttpException): ProblemException {
   return genericProblem(status, typeof message === 'string' ? message : exception.message);
 }
 
-function fromParserError(status: number, error: ParserError): ProblemException {
-  if (status === HttpStatus.PAYLOAD_TOO_LARGE) {
-    return new ProblemException({
-      status, code: 'PAYLOAD_TOO_LARGE', title: 'Payload too large',
-      detail: 'The request body is over the 1 MiB limit. Nothing was consumed.',
-    });
-  }
-  if (status === HttpStatus.BAD_REQUEST) {
-    return malformedRequest(`The request body is not valid JSON: ${error.message ?? 'parse error'}. Nothing was consumed.`);
-  }
-  return genericProblem(status, error.message ?? 'The request was refused.');
+/** Fastify's and Express' JSON parsers, and the prototype-poisoning check (a SyntaxError). */
+const BODY_PARSE_FAILURES = new Set(['FST_ERR_CTP_INVALID_JSON_BODY', 'FST_ERR_CTP_EMPTY_JSON_BODY', 'entity.parse.failed']);
+
+function isBodyParseFailure(raw: ParserError | undefined): raw is ParserError {
+  return raw instanceof SyntaxError || BODY_PARSE_FAILURES.has(raw?.code ?? raw?.type ?? '');
 }
 
 /** Codes for answers we have no specific code for: the status' name, e.g. `NOT_FOUND`. */

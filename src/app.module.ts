@@ -1,0 +1,38 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import type { Cluster, Redis } from 'ioredis';
+import { ApiKeyGuard } from './auth/api-key.guard.js';
+import type { AppConfig } from './config/app-config.js';
+import { APP_CONFIG, ConfigModule } from './config/config.module.js';
+import { HealthModule } from './health/health.module.js';
+import { IdempotencyModule } from './idempotency/index.js';
+import { OrdersModule } from './orders/orders.module.js';
+import { REDIS_CLIENT, RedisModule } from './redis/redis.module.js';
+
+/** The token service: the idempotency module on the app's Redis, the demo orders, health. */
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        RedisModule,
+        IdempotencyModule.forRootAsync({
+          inject: [APP_CONFIG, REDIS_CLIENT],
+          useFactory: (app: AppConfig, redis: Redis | Cluster | undefined) => ({
+            secret: app.tokenSecret,
+            redis,
+            tokenTtlSeconds: app.tokenTtlSeconds,
+            maxTokenTtlSeconds: app.maxTokenTtlSeconds,
+            resultTtlSeconds: app.resultTtlSeconds,
+            inProgressTtlSeconds: app.inProgressTtlSeconds,
+          }),
+        }),
+        OrdersModule,
+        HealthModule,
+      ],
+      providers: [{ provide: APP_GUARD, useClass: ApiKeyGuard }],
+    };
+  }
+}

@@ -1,0 +1,47 @@
+import type { DynamicModule, INestApplication, LoggerService, LogLevel, Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-express';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { ProblemDetailsFilter } from './idempotency/index.js';
+
+/** SPEC.md's body limit; both adapters must refuse a larger body before any guard runs. */
+export const BODY_LIMIT_BYTES = 1024 * 1024;
+
+export type AdapterKind = 'fastify' | 'express';
+
+export interface CreateAppOptions {
+  /** Fastify is the service's adapter; Express is supported for apps that import the module. */
+  adapter?: AdapterKind;
+  /** What Fastify's `trustProxy` takes; `false`: clients are known by their socket address. */
+  trustProxy?: boolean | number | string[];
+  logger?: LoggerService | LogLevel[] | false;
+}
+
+/**
+ * Makes a configured app on either adapter: `main.ts`, the tests and `scripts/` all start the
+ * app here, so none of them sets it up differently.
+ */
+export async function createApp(rootModule: Type | DynamicModule, options: CreateAppOptions = {}): Promise<INestApplication> {
+  const { adapter = 'fastify', trustProxy = false, logger } = options;
+  const loggerOption = logger === undefined ? {} : { logger };
+  let app: INestApplication;
+  if (adapter === 'fastify') {
+    // Fastify takes a hop count at run time (lib/request.js) though its types omit it.
+    const fastify = new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES, trustProxy: trustProxy as boolean | string[] });
+    app = await NestFactory.create(rootModule, fastify, loggerOption);
+  } else {
+    // Express' own JSON parser defaults to 100 KiB: replace it with one at the same limit as Fastify's.
+    const express = await NestFactory.create<NestExpressApplication>(rootModule, new ExpressAdapter(), { ...loggerOption, bodyParser: false });
+    express.useBodyParser('json', { limit: BODY_LIMIT_BYTES });
+    express.set('trust proxy', trustProxy);
+    app = express;
+  }
+  configureApp(app);
+  return app;
+}
+
+/** Everything an app needs beyond its modules: problem details for every error, shutdown hooks. */
+export function configureApp(app: INestApplication): void {
+  app.useGlobalFilters(app.get(ProblemDetailsFilter));
+  app.enableShutdownHooks();
+}

@@ -1,0 +1,140 @@
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+
+/** The service's configuration, read once from the environment at start (SPEC.md, Operations). */
+export interface AppConfig {
+  production: boolean;
+  port: number;
+  redisUrl?: string;
+  redisClusterNodes?: { host: string; port: number }[];
+  tokenSecret: string;
+  /** True when no TOKEN_SECRET was given and one was made up for this process. */
+  tokenSecretGenerated: boolean;
+  tokenTtlSeconds: number;
+  maxTokenTtlSeconds: number;
+  tokenRateLimit: number;
+  tokenRateWindowSeconds: number;
+  tokenMaxOutstanding: number;
+  resultTtlSeconds: number;
+  inProgressTtlSeconds: number;
+  /** API key → subject; empty: anonymous callers. */
+  apiKeys: Map<string, string>;
+  /** What Fastify's `trustProxy` takes; `false`: the socket's address is the client's. */
+  trustProxy: boolean | number | string[];
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** An empty variable (`PORT=` in an env file) counts as unset. */
+const optionalText = z
+  .string()
+  .optional()
+  .transform((value) => (value === '' ? undefined : value));
+
+const positiveWhole = (fallback: number) =>
+  optionalText.transform((value) => value ?? String(fallback)).pipe(
+    z
+      .string()
+      .regex(/^[0-9]+$/, 'must be a positive whole number')
+      .transform(Number)
+      .refine((n) => n >= 1 && Number.isSafeInteger(n), 'must be a positive whole number'),
+  );
+
+const hostPort = /^[A-Za-z0-9.-]+:[0-9]{1,5}$/;
+
+const schema = z
+  .object({
+    NODE_ENV: z.string().optional(),
+    PORT: positiveWhole(3000).refine((n) => n <= 65_535, 'must be a TCP port, 1 to 65535'),
+    REDIS_URL: optionalText.refine(
+      (url) => url === undefined || /^rediss?:\/\/[^\s]+$/.test(url),
+      'must look like redis://host:port/db (or rediss:// for TLS)',
+    ),
+    REDIS_CLUSTER_NODES: optionalText.refine(
+      (nodes) => nodes === undefined || nodes.split(',').every((node) => hostPort.test(node.trim())),
+      'must be a comma-separated list of host:port',
+    ),
+    TOKEN_SECRET: optionalText.refine(
+      (secret) => secret === undefined || secret.length >= 32,
+      'must be at least 32 characters (e.g. `openssl rand -base64 48`)',
+    ),
+    TOKEN_TTL_SECONDS: positiveWhole(900),
+    TOKEN_MAX_TTL_SECONDS: positiveWhole(86_400),
+    TOKEN_RATE_LIMIT: positiveWhole(60),
+    TOKEN_RATE_WINDOW_SECONDS: positiveWhole(60),
+    TOKEN_MAX_OUTSTANDING: positiveWhole(100),
+    IDEMPOTENCY_RESULT_TTL_SECONDS: positiveWhole(86_400),
+    IDEMPOTENCY_IN_PROGRESS_TTL_SECONDS: positiveWhole(60),
+    API_KEYS: optionalText.refine(
+      (keys) => keys === undefined || keys.split(',').every((entry) => /^[^:\s]+:[^:\s,]+$/.test(entry.trim())),
+      'must be a comma-separated list of subject:key, e.g. alice:key-a,bob:key-b',
+    ),
+    TRUST_PROXY: optionalText.refine(
+      (value) => value === undefined || /^(true|false|[0-9]+|[0-9A-Fa-f.:/]+(,[0-9A-Fa-f.:/]+)*)$/.test(value.replaceAll(' ', '')),
+      'must be true, false, a hop count, or comma-separated addresses/CIDRs',
+    ),
+  })
+  .superRefine((env, ctx) => {
+    const production = env.NODE_ENV === 'production';
+    const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+    if (env.TOKEN_TTL_SECONDS > env.TOKEN_MAX_TTL_SECONDS) {
+      issue('TOKEN_TTL_SECONDS', `must not exceed TOKEN_MAX_TTL_SECONDS (${env.TOKEN_MAX_TTL_SECONDS})`);
+    }
+    if (env.REDIS_URL && env.REDIS_CLUSTER_NODES) {
+      issue('REDIS_URL', 'set either REDIS_URL (single Redis) or REDIS_CLUSTER_NODES (Cluster), not both');
+    }
+    if (production && !env.TOKEN_SECRET) {
+      issue('TOKEN_SECRET', 'is required under NODE_ENV=production: every instance must sign with the same secret');
+    }
+    if (production && !env.REDIS_URL && !env.REDIS_CLUSTER_NODES) {
+      issue('REDIS_URL', 'is required under NODE_ENV=production (or REDIS_CLUSTER_NODES): the in-memory store is single-instance');
+    }
+  });
+
+/** Reads and checks the environment; throws a {@link ConfigError} naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? 'environment');
+      const given = env[name] === undefined ? '' : ` (got ${JSON.stringify(env[name])})`;
+      return `- ${name} ${issue.message}${given}`;
+    });
+    throw new ConfigError(`Invalid configuration; fix these environment variables (see .env.example):\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  return {
+    production: e.NODE_ENV === 'production',
+    port: e.PORT,
+    redisUrl: e.REDIS_URL,
+    redisClusterNodes: e.REDIS_CLUSTER_NODES?.split(',').map((node) => {
+      const [host, port] = node.trim().split(':');
+      return { host, port: Number(port) };
+    }),
+    tokenSecret: e.TOKEN_SECRET ?? randomBytes(48).toString('base64url'),
+    tokenSecretGenerated: e.TOKEN_SECRET === undefined,
+    tokenTtlSeconds: e.TOKEN_TTL_SECONDS,
+    maxTokenTtlSeconds: e.TOKEN_MAX_TTL_SECONDS,
+    tokenRateLimit: e.TOKEN_RATE_LIMIT,
+    tokenRateWindowSeconds: e.TOKEN_RATE_WINDOW_SECONDS,
+    tokenMaxOutstanding: e.TOKEN_MAX_OUTSTANDING,
+    resultTtlSeconds: e.IDEMPOTENCY_RESULT_TTL_SECONDS,
+    inProgressTtlSeconds: e.IDEMPOTENCY_IN_PROGRESS_TTL_SECONDS,
+    apiKeys: new Map(
+      (e.API_KEYS?.split(',') ?? []).map((entry) => {
+        const [subject, key] = entry.trim().split(':');
+        return [key, subject] as const;
+      }),
+    ),
+    trustProxy: parseTrustProxy(e.TRUST_PROXY),
+  };
+}
+
+function parseTrustProxy(value: string | undefined): AppConfig['trustProxy'] {
+  if (value === undefined || value === 'false') return false;
+  if (value === 'true') return true;
+  if (/^[0-9]+$/.test(value)) return Number(value);
+  return value.split(',').map((address) => address.trim());
+}

@@ -1,0 +1,423 @@
+/**
+ * Throwaway Redis servers for tests: a single server that can be stopped and
+ * restarted on the same port (to test outage handling), and a three-master
+ * Redis Cluster. Every server is a child `redis-server` process on a free
+ * loopback port with persistence off, so tests never touch a system Redis.
+ *
+ * Only Node built-ins are used; `redis-server` and `redis-cli` must be on PATH
+ * (`bash scripts/ensure-redis.sh` installs them).
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface RedisServerHandle {
+  host: '127.0.0.1';
+  port: number;
+  /** `redis://127.0.0.1:PORT` */
+  url: string;
+  /** Kills the server (no graceful shutdown) and resolves once the port refuses connections. No-op if stopped. */
+  stop(): Promise<void>;
+  /** Starts the server again on the same port after stop(); resolves once it answers PING. */
+  start(): Promise<void>;
+}
+
+export interface RedisClusterHandle {
+  nodes: { host: string; port: number }[];
+  /** Kills all nodes and removes their temp dir. */
+  stop(): Promise<void>;
+}
+
+const HOST = '127.0.0.1' as const;
+const SERVER_START_TIMEOUT_MS = 10_000;
+const CLUSTER_READY_TIMEOUT_MS = 20_000;
+const PORT_CLOSE_TIMEOUT_MS = 5_000;
+const POLL_INTERVAL_MS = 50;
+const CLUSTER_SIZE = 3;
+const CLUSTER_SLOTS = 16384;
+// Redis Cluster listens on P + 10000 for its node-to-node bus.
+const CLUSTER_BUS_OFFSET = 10_000;
+const CLUSTER_PORT_MIN = 20_000;
+const CLUSTER_PORT_MAX = 40_000;
+
+// ---------------------------------------------------------------------------
+// Leak protection: whatever a test forgets to stop is killed when Node exits.
+// ---------------------------------------------------------------------------
+
+const liveChildren = new Set<ChildProcess>();
+const liveDirs = new Set<string>();
+let exitHookInstalled = false;
+
+/**
+ * Jest runs each test file in a vm context with a *copy* of `process` whose
+ * 'exit' event never fires, so `process.on('exit')` there is silently dead.
+ * A function made by a Node core module belongs to the host realm, and that
+ * realm's Function constructor sees the real `process`. Outside Jest this is
+ * just `process`.
+ */
+function hostProcess(): NodeJS.Process {
+  try {
+    const HostFunction = createServer.constructor as FunctionConstructor;
+    return HostFunction('return process')() as NodeJS.Process;
+  } catch {
+    return process; // e.g. --disallow-code-generation-from-strings
+  }
+}
+
+function killEverythingSync(): void {
+  for (const child of liveChildren) child.kill('SIGKILL');
+  for (const dir of liveDirs) rmSync(dir, { recursive: true, force: true });
+}
+
+// The hook is only attached while something is alive, so test files that
+// clean up properly leave no listener (and no reference to their vm context)
+// behind on the shared host process.
+function syncExitHook(): void {
+  const needed = liveChildren.size > 0 || liveDirs.size > 0;
+  if (needed === exitHookInstalled) return;
+  if (needed) hostProcess().on('exit', killEverythingSync);
+  else hostProcess().off('exit', killEverythingSync);
+  exitHookInstalled = needed;
+}
+
+function makeTempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  liveDirs.add(dir);
+  syncExitHook();
+  return dir;
+}
+
+function removeTempDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+  liveDirs.delete(dir);
+  syncExitHook();
+}
+
+// ---------------------------------------------------------------------------
+// Ports and polling
+// ---------------------------------------------------------------------------
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** A port the OS considers free right now on 127.0.0.1. */
+export function getFreePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, HOST, () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => (port ? resolve(port) : reject(new Error('Could not read the port of a listening socket'))));
+    });
+  });
+}
+
+function isPortFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, HOST, () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A port P in 20000–40000 with both P and its cluster bus port P+10000 free.
+ * listen(0) can't be used: it can't promise anything about P+10000. `reserved`
+ * keeps concurrent callers from picking the same P.
+ */
+async function getFreeClusterPort(reserved: Set<number>): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = CLUSTER_PORT_MIN + Math.floor(Math.random() * (CLUSTER_PORT_MAX - CLUSTER_PORT_MIN));
+    if (reserved.has(port) || reserved.has(port + CLUSTER_BUS_OFFSET)) continue;
+    reserved.add(port);
+    if ((await isPortFree(port)) && (await isPortFree(port + CLUSTER_BUS_OFFSET))) return port;
+    reserved.delete(port);
+  }
+  throw new Error(`No port P in ${CLUSTER_PORT_MIN}-${CLUSTER_PORT_MAX} with P and P+${CLUSTER_BUS_OFFSET} free`);
+}
+
+/** One raw RESP round trip; cheaper than spawning redis-cli on every poll. */
+function answersPing(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: HOST, port });
+    let reply = '';
+    const finish = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(1_000, () => finish(false));
+    socket.once('error', () => finish(false));
+    socket.once('close', () => finish(false));
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.on('data', (chunk) => {
+      reply += chunk.toString('latin1');
+      // A server still loading answers -LOADING: not ready yet.
+      if (reply.includes('\r\n')) finish(reply.startsWith('+PONG'));
+    });
+  });
+}
+
+function refusesConnections(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: HOST, port });
+    socket.setTimeout(1_000, () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(true));
+  });
+}
+
+/** Polls `check` until it returns true; `abort` lets a caller fail fast (e.g. the process died). */
+async function waitUntil(
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  describeTimeout: () => string,
+  abort?: () => Error | undefined,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const reason = abort?.();
+    if (reason) throw reason;
+    if (await check()) return;
+    if (Date.now() >= deadline) throw new Error(describeTimeout());
+    await sleep(POLL_INTERVAL_MS);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// redis-server / redis-cli processes
+// ---------------------------------------------------------------------------
+
+interface RunningServer {
+  port: number;
+  child: ChildProcess;
+  logFile: string;
+}
+
+/** Thrown when redis-server dies during startup, typically because another process grabbed the port. */
+class RedisExitedDuringStartup extends Error {}
+
+function logTail(logFile: string): string {
+  if (!existsSync(logFile)) return '(no log written)';
+  return readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-15).join('\n');
+}
+
+/** Spawns redis-server in the foreground and resolves once it answers PING. */
+async function launchRedisServer(port: number, dir: string, extraArgs: string[] = []): Promise<RunningServer> {
+  const logFile = join(dir, `redis-${port}.log`);
+  const args = [
+    '--port', String(port),
+    '--bind', HOST,
+    '--save', '',
+    '--appendonly', 'no',
+    '--protected-mode', 'no',
+    '--dir', dir,
+    // stdio is ignored, so keep the log on disk to explain startup failures.
+    '--logfile', logFile,
+    ...extraArgs,
+  ];
+  const child = spawn('redis-server', args, { stdio: 'ignore' });
+  // A forgotten stop() must not keep the test runner alive; the exit hook kills it.
+  child.unref();
+  liveChildren.add(child);
+  syncExitHook();
+
+  let failure: Error | undefined;
+  child.once('error', (err) => {
+    failure = new Error(`Could not spawn redis-server (run scripts/ensure-redis.sh): ${err.message}`);
+  });
+  child.once('exit', (code, signal) => {
+    liveChildren.delete(child);
+    syncExitHook();
+    failure ??= new RedisExitedDuringStartup(
+      `redis-server on port ${port} exited during startup (code ${code}, signal ${signal}):\n${logTail(logFile)}`,
+    );
+  });
+
+  try {
+    await waitUntil(
+      () => answersPing(port),
+      SERVER_START_TIMEOUT_MS,
+      () => `redis-server on port ${port} did not answer PING within ${SERVER_START_TIMEOUT_MS} ms:\n${logTail(logFile)}`,
+      () => failure,
+    );
+  } catch (err) {
+    // Don't wait for the port to close: on a lost port race it belongs to someone else.
+    await killChild(child);
+    throw err;
+  }
+  return { port, child, logFile };
+}
+
+function hasExited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null || child.pid === undefined;
+}
+
+async function killChild(child: ChildProcess): Promise<void> {
+  if (hasExited(child)) return;
+  child.kill('SIGKILL');
+  // Poll rather than await the 'exit' event: the child is unref'd, so a plain
+  // Node script would end mid-await; the polling timers keep the loop alive.
+  await waitUntil(
+    async () => hasExited(child),
+    PORT_CLOSE_TIMEOUT_MS,
+    () => `redis-server (pid ${child.pid}) did not die after SIGKILL`,
+  );
+}
+
+/** SIGKILL (no SHUTDOWN, nothing to save anyway), then wait until the port is really closed. */
+async function killServer({ port, child }: RunningServer): Promise<void> {
+  await killChild(child);
+  await waitUntil(
+    () => refusesConnections(port),
+    PORT_CLOSE_TIMEOUT_MS,
+    () => `Port ${port} still accepts connections ${PORT_CLOSE_TIMEOUT_MS} ms after redis-server was killed`,
+  );
+}
+
+function redisCli(args: string[], timeoutMs = 10_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile('redis-cli', args, { timeout: timeoutMs }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`redis-cli ${args.join(' ')} failed: ${err.message}\n${stdout}${stderr}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Single server
+// ---------------------------------------------------------------------------
+
+/** Each launch gets its own temp dir, removed on stop, so nothing outlives the server. */
+async function launchInFreshDir(port: number): Promise<RunningServer & { dir: string }> {
+  const dir = makeTempDir(`redis-${port}-`);
+  try {
+    return { ...(await launchRedisServer(port, dir)), dir };
+  } catch (err) {
+    removeTempDir(dir);
+    throw err;
+  }
+}
+
+export async function startRedis(): Promise<RedisServerHandle> {
+  let port = 0;
+  let running: (RunningServer & { dir: string }) | undefined;
+  // getFreePort() only says the port was free a moment ago; retry if we lost a race for it.
+  for (let attempt = 1; !running; attempt++) {
+    port = await getFreePort();
+    try {
+      running = await launchInFreshDir(port);
+    } catch (err) {
+      if (!(err instanceof RedisExitedDuringStartup) || attempt >= 3) throw err;
+    }
+  }
+
+  return {
+    host: HOST,
+    port,
+    url: `redis://${HOST}:${port}`,
+    async stop() {
+      if (!running) return;
+      const stopping = running;
+      running = undefined;
+      await killServer(stopping);
+      removeTempDir(stopping.dir);
+    },
+    async start() {
+      if (running) throw new Error(`Redis on port ${port} is already running`);
+      running = await launchInFreshDir(port);
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Cluster
+// ---------------------------------------------------------------------------
+
+async function launchClusterNode(dir: string, reserved: Set<number>): Promise<RunningServer> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await getFreeClusterPort(reserved);
+    try {
+      return await launchRedisServer(port, dir, [
+        '--cluster-enabled', 'yes',
+        '--cluster-config-file', join(dir, `nodes-${port}.conf`),
+        '--cluster-node-timeout', '2000',
+      ]);
+    } catch (err) {
+      if (!(err instanceof RedisExitedDuringStartup) || attempt >= 3) throw err;
+    }
+  }
+}
+
+function parseInfo(text: string): Map<string, string> {
+  const fields = new Map<string, string>();
+  for (const line of text.split(/\r?\n/)) {
+    const colon = line.indexOf(':');
+    if (colon > 0) fields.set(line.slice(0, colon), line.slice(colon + 1).trim());
+  }
+  return fields;
+}
+
+/**
+ * `redis-cli --cluster create` returns once the slots are assigned, but nodes
+ * may still disagree for a moment; clients that connect then get MOVED loops
+ * or CLUSTERDOWN. Wait until every node sees a healthy cluster of all nodes.
+ */
+async function waitForClusterReady(ports: number[]): Promise<void> {
+  const lastInfo = new Map<number, string>();
+  const nodeIsReady = async (port: number) => {
+    const text = await redisCli(['-h', HOST, '-p', String(port), 'cluster', 'info']).catch((err: Error) => err.message);
+    lastInfo.set(port, text);
+    const info = parseInfo(text);
+    return (
+      info.get('cluster_state') === 'ok' &&
+      info.get('cluster_slots_ok') === String(CLUSTER_SLOTS) &&
+      info.get('cluster_known_nodes') === String(ports.length)
+    );
+  };
+  await waitUntil(
+    async () => (await Promise.all(ports.map(nodeIsReady))).every(Boolean),
+    CLUSTER_READY_TIMEOUT_MS,
+    () =>
+      `Redis Cluster on ports ${ports.join(', ')} not ready within ${CLUSTER_READY_TIMEOUT_MS} ms. Last CLUSTER INFO:\n` +
+      [...lastInfo].map(([port, text]) => `--- ${port}\n${text.trim()}`).join('\n'),
+  );
+}
+
+export async function startRedisCluster(): Promise<RedisClusterHandle> {
+  const dir = makeTempDir('redis-cluster-');
+  const servers: RunningServer[] = [];
+  const stop = async () => {
+    await Promise.all(servers.splice(0).map(killServer));
+    removeTempDir(dir);
+  };
+
+  try {
+    const reserved = new Set<number>();
+    // allSettled, not all: on a failure the nodes that did start must still be stopped.
+    const launches = await Promise.allSettled(
+      Array.from({ length: CLUSTER_SIZE }, () => launchClusterNode(dir, reserved)),
+    );
+    for (const launch of launches) if (launch.status === 'fulfilled') servers.push(launch.value);
+    const failed = launches.find((launch) => launch.status === 'rejected');
+    if (failed) throw failed.reason;
+
+    const ports = servers.map((server) => server.port);
+    await redisCli(
+      ['--cluster', 'create', ...ports.map((port) => `${HOST}:${port}`), '--cluster-replicas', '0', '--cluster-yes'],
+      CLUSTER_READY_TIMEOUT_MS,
+    );
+    await waitForClusterReady(ports);
+    return { nodes: ports.map((port) => ({ host: HOST, port })), stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
