@@ -30,3 +30,20 @@ export function createRedisClient(config: Pick<AppConfig, 'redisUrl' | 'redisClu
   }
   return undefined;
 }
+
+/**
+ * Resolves `true` once the client is ready, `false` after `timeoutMs`. Without an offline queue,
+ * commands sent before the connection is ready fail, so starters wait here first.
+ */
+export async function waitForReady(client: Redis | Cluster, timeoutMs: number): Promise<boolean> {
+  if (client.status === 'ready') return true;
+  let onReady: (() => void) | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const ready = await Promise.race([
+    new Promise<boolean>((resolve) => client.once('ready', (onReady = () => resolve(true)))),
+    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
+  ]);
+  clearTimeout(timer);
+  if (onReady) client.off('ready', onReady);
+  return ready;
+}

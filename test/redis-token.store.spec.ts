@@ -1,0 +1,49 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Cluster, Redis } from 'ioredis';
+import { RedisTokenStore } from '../src/idempotency/index.js';
+import { tokenStoreContract } from '../src/idempotency/testing/token-store.contract.js';
+import { connectRedis } from './support/redis-clients.js';
+import { type RedisClusterHandle, type RedisServerHandle, startRedis, startRedisCluster } from './support/redis-harness.js';
+
+describe('RedisTokenStore on a single Redis', () => {
+  let server: RedisServerHandle;
+  let redis: Redis;
+  let store: RedisTokenStore;
+
+  beforeAll(async () => {
+    server = await startRedis();
+    redis = (await connectRedis(server)) as Redis;
+    store = new RedisTokenStore(redis);
+  });
+  afterAll(async () => {
+    await redis.quit();
+    await server.stop();
+  });
+
+  tokenStoreContract(() => store);
+
+  it('keeps every key of a token under one hash tag and the prefix', async () => {
+    const ref = { tag: 'tagtagtagtag', id: 'a'.repeat(22) };
+    await store.issue({ ref, binding: 'b|', ttlMs: 60_000 });
+    await store.consume({ ref, binding: 'b|', fingerprint: 'f', owner: 'o', leaseMs: 1000, keepMs: 60_000 });
+    expect((await redis.keys('*')).filter((key) => key.includes(ref.id))).toEqual([`idem:{tagtagtagtag}:r:${ref.id}`]);
+  });
+});
+
+describe('RedisTokenStore on a 3-master Redis Cluster', () => {
+  let cluster: RedisClusterHandle;
+  let client: Cluster;
+  let store: RedisTokenStore;
+
+  beforeAll(async () => {
+    cluster = await startRedisCluster();
+    client = (await connectRedis(cluster)) as Cluster;
+    store = new RedisTokenStore(client);
+  }, 60_000);
+  afterAll(async () => {
+    await client.quit();
+    await cluster.stop();
+  });
+
+  tokenStoreContract(() => store);
+});
