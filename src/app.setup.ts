@@ -32,7 +32,7 @@ export async function createApp(rootModule: Type | DynamicModule, options: Creat
   } else {
     // Express' own JSON parser defaults to 100 KiB: replace it with one at the same limit as Fastify's.
     const express = await NestFactory.create<NestExpressApplication>(rootModule, new ExpressAdapter(), { ...loggerOption, bodyParser: false });
-    express.useBodyParser('json', { limit: BODY_LIMIT_BYTES });
+    express.useBodyParser('json', { limit: BODY_LIMIT_BYTES, strict: false }); // any JSON value, as Fastify
     express.set('trust proxy', trustProxy);
     app = express;
   }
