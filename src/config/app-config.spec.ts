@@ -1,0 +1,64 @@
+import { describe, expect, it } from '@jest/globals';
+import { ConfigError, loadConfig } from './app-config.js';
+
+const SECRET = 's'.repeat(32);
+
+describe('loadConfig', () => {
+  it('gives SPEC.md defaults for an empty environment, with a generated secret', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      production: false, port: 3000, redisUrl: undefined, redisClusterNodes: undefined,
+      tokenTtlSeconds: 900, maxTokenTtlSeconds: 86_400, tokenRateLimit: 60, tokenRateWindowSeconds: 60,
+      tokenMaxOutstanding: 100, resultTtlSeconds: 86_400, inProgressTtlSeconds: 60, trustProxy: false,
+      tokenSecretGenerated: true,
+    });
+    expect(config.tokenSecret.length).toBeGreaterThanOrEqual(32);
+    expect(config.apiKeys.size).toBe(0);
+    expect(loadConfig({}).tokenSecret).not.toBe(config.tokenSecret);
+  });
+
+  it('reads every variable', () => {
+    const config = loadConfig({
+      PORT: '8080', REDIS_CLUSTER_NODES: '10.0.0.1:7000, 10.0.0.2:7001', TOKEN_SECRET: SECRET,
+      TOKEN_TTL_SECONDS: '60', TOKEN_MAX_TTL_SECONDS: '120', TOKEN_RATE_LIMIT: '5', TOKEN_RATE_WINDOW_SECONDS: '10',
+      TOKEN_MAX_OUTSTANDING: '3', IDEMPOTENCY_RESULT_TTL_SECONDS: '30', IDEMPOTENCY_IN_PROGRESS_TTL_SECONDS: '2',
+      API_KEYS: 'alice:key-a,bob:key-b', TRUST_PROXY: '10.0.0.0/8,127.0.0.1',
+    });
+    expect(config).toMatchObject({
+      port: 8080, redisClusterNodes: [{ host: '10.0.0.1', port: 7000 }, { host: '10.0.0.2', port: 7001 }],
+      tokenSecret: SECRET, tokenSecretGenerated: false, tokenTtlSeconds: 60, maxTokenTtlSeconds: 120,
+      tokenRateLimit: 5, tokenRateWindowSeconds: 10, tokenMaxOutstanding: 3, resultTtlSeconds: 30,
+      inProgressTtlSeconds: 2, trustProxy: ['10.0.0.0/8', '127.0.0.1'],
+    });
+    expect([...config.apiKeys]).toEqual([['key-a', 'alice'], ['key-b', 'bob']]);
+    expect(loadConfig({ TRUST_PROXY: 'true' }).trustProxy).toBe(true);
+    expect(loadConfig({ TRUST_PROXY: '2' }).trustProxy).toBe(2);
+    expect(loadConfig({ REDIS_URL: 'redis://localhost:6379/0' }).redisUrl).toBe('redis://localhost:6379/0');
+  });
+
+  it.each([
+    [{ PORT: 'abc' }, 'PORT'],
+    [{ PORT: '0' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ TOKEN_TTL_SECONDS: '-1' }, 'TOKEN_TTL_SECONDS'],
+    [{ TOKEN_RATE_LIMIT: '1.5' }, 'TOKEN_RATE_LIMIT'],
+    [{ TOKEN_MAX_OUTSTANDING: 'many' }, 'TOKEN_MAX_OUTSTANDING'],
+    [{ IDEMPOTENCY_IN_PROGRESS_TTL_SECONDS: '0' }, 'IDEMPOTENCY_IN_PROGRESS_TTL_SECONDS'],
+    [{ TOKEN_TTL_SECONDS: '200', TOKEN_MAX_TTL_SECONDS: '100' }, 'TOKEN_TTL_SECONDS'],
+    [{ REDIS_URL: 'redis://a:1', REDIS_CLUSTER_NODES: 'b:2' }, 'REDIS_URL'],
+    [{ REDIS_URL: 'localhost:6379' }, 'REDIS_URL'],
+    [{ REDIS_CLUSTER_NODES: 'a:1,b' }, 'REDIS_CLUSTER_NODES'],
+    [{ TOKEN_SECRET: 'short' }, 'TOKEN_SECRET'],
+    [{ API_KEYS: 'alice' }, 'API_KEYS'],
+    [{ TRUST_PROXY: 'yes please' }, 'TRUST_PROXY'],
+    [{ NODE_ENV: 'production', REDIS_URL: 'redis://a:1' }, 'TOKEN_SECRET'],
+    [{ NODE_ENV: 'production', TOKEN_SECRET: SECRET }, 'REDIS_URL'],
+  ])('refuses %j, naming %s', (env, name) => {
+    expect(() => loadConfig(env as NodeJS.ProcessEnv)).toThrow(ConfigError);
+    expect(() => loadConfig(env as NodeJS.ProcessEnv)).toThrow(new RegExp(`- ${name} `));
+  });
+
+  it('accepts production with a secret and Redis', () => {
+    expect(loadConfig({ NODE_ENV: 'production', TOKEN_SECRET: SECRET, REDIS_URL: 'redis://r:6379' }).production).toBe(true);
+  });
+});

@@ -1,0 +1,37 @@
+import { describe, expect, it } from '@jest/globals';
+import { TokenCodec } from './token-codec.js';
+
+const codec = new TokenCodec('k'.repeat(32));
+const alice = { subject: 'alice', address: '10.0.0.1' };
+const anonymous = (address: string) => ({ subject: undefined, address });
+
+describe('TokenCodec', () => {
+  it('makes tokens it verifies, and refuses any change to them', () => {
+    const { token, ref } = codec.create(alice);
+    expect(codec.verify(token)).toEqual(ref);
+    for (let i = 0; i < token.length; i++) {
+      if (token[i] === '.') continue;
+      const changed = token.slice(0, i) + (token[i] === 'A' ? 'B' : 'A') + token.slice(i + 1);
+      expect(codec.verify(changed)).toBeUndefined();
+    }
+  });
+
+  it("refuses another secret's tokens", () => {
+    expect(new TokenCodec('x'.repeat(32)).verify(codec.create(alice).token)).toBeUndefined();
+  });
+
+  it('groups one caller under one tag, and keeps callers apart', () => {
+    expect(codec.tagOf(alice)).toBe(codec.tagOf({ ...alice, address: 'elsewhere' }));
+    expect(codec.tagOf(alice)).not.toBe(codec.tagOf({ subject: 'bob', address: alice.address }));
+    expect(codec.tagOf(anonymous('1.1.1.1'))).not.toBe(codec.tagOf(anonymous('2.2.2.2')));
+    expect(codec.create(alice).ref.tag).toBe(codec.tagOf(alice));
+  });
+
+  it('binds to the subject and scope, and leaves anonymous tokens unbound', () => {
+    expect(codec.bindingOf(alice, 'orders')).not.toBe(codec.bindingOf({ subject: 'bob', address: '' }, 'orders'));
+    expect(codec.bindingOf(alice, 'orders')).not.toBe(codec.bindingOf(alice, 'payments'));
+    expect(codec.bindingOf(alice, undefined)).not.toBe(codec.bindingOf(alice, 'orders'));
+    expect(codec.bindingOf(anonymous('1.1.1.1'), 'x')).toBe(codec.bindingOf(anonymous('2.2.2.2'), 'x'));
+    expect(codec.bindingOf(alice, 'x')).not.toContain('alice');
+  });
+});
