@@ -18,9 +18,9 @@ export interface RedisServerHandle {
   port: number;
   /** `redis://127.0.0.1:PORT` */
   url: string;
-  /** Kills the server (no graceful shutdown) and resolves once the port refuses connections. No-op if stopped. */
+  /** Kills the server (no graceful shutdown, nothing saved) and resolves once the port refuses connections. No-op if stopped. */
   stop(): Promise<void>;
-  /** Starts the server again on the same port after stop(); resolves once it answers PING. */
+  /** Starts the server again on the same port and dir after stop() (loading a dump a test SAVEd); resolves once it answers PING. */
   start(): Promise<void>;
 }
 
@@ -295,26 +295,22 @@ function redisCli(args: string[], timeoutMs = 10_000): Promise<string> {
 // Single server
 // ---------------------------------------------------------------------------
 
-/** Each launch gets its own temp dir, removed on stop, so nothing outlives the server. */
-async function launchInFreshDir(port: number): Promise<RunningServer & { dir: string }> {
-  const dir = makeTempDir(`redis-${port}-`);
-  try {
-    return { ...(await launchRedisServer(port, dir)), dir };
-  } catch (err) {
-    removeTempDir(dir);
-    throw err;
-  }
-}
-
+/**
+ * A server keeps its temp dir across stop() and start(), so a test can SAVE, restart and find
+ * its data again (nothing is saved unless a test asks: `--save ""`). The dir goes at exit.
+ */
 export async function startRedis(): Promise<RedisServerHandle> {
   let port = 0;
-  let running: (RunningServer & { dir: string }) | undefined;
+  let dir = '';
+  let running: RunningServer | undefined;
   // getFreePort() only says the port was free a moment ago; retry if we lost a race for it.
   for (let attempt = 1; !running; attempt++) {
     port = await getFreePort();
+    dir = makeTempDir(`redis-${port}-`);
     try {
-      running = await launchInFreshDir(port);
+      running = await launchRedisServer(port, dir);
     } catch (err) {
+      removeTempDir(dir);
       if (!(err instanceof RedisExitedDuringStartup) || attempt >= 3) throw err;
     }
   }
@@ -328,11 +324,10 @@ export async function startRedis(): Promise<RedisServerHandle> {
       const stopping = running;
       running = undefined;
       await killServer(stopping);
-      removeTempDir(stopping.dir);
     },
     async start() {
       if (running) throw new Error(`Redis on port ${port} is already running`);
-      running = await launchInFreshDir(port);
+      running = await launchRedisServer(port, dir);
     },
   };
 }
