@@ -27,6 +27,11 @@ export class AppModule {
             maxTokenTtlSeconds: app.maxTokenTtlSeconds,
             resultTtlSeconds: app.resultTtlSeconds,
             inProgressTtlSeconds: app.inProgressTtlSeconds,
+            limits: {
+              rateLimit: app.tokenRateLimit,
+              rateWindowSeconds: app.tokenRateWindowSeconds,
+              maxOutstanding: app.tokenMaxOutstanding,
+            },
           }),
         }),
         OrdersModule,

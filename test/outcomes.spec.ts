@@ -122,6 +122,7 @@ describe.each(ADAPTERS)('outcomes on %s', (adapter) => {
     // What a process does before it dies mid-handler: consume, and never record.
     await new RedisTokenStore(redis).consume({
       ref: codec.verify(token)!,
+      bucket: '',
       binding: codec.bindingOf({ subject: undefined, address: '' }, undefined),
       fingerprint: fingerprintOf('POST', '/scenarios/slow', { n: 1 }),
       owner: 'a process that died',

@@ -24,9 +24,13 @@ describe('RedisTokenStore on a single Redis', () => {
 
   it('keeps every key of a token under one hash tag and the prefix', async () => {
     const ref = { tag: 'tagtagtagtag', id: 'a'.repeat(22) };
-    await store.issue({ ref, binding: 'b|', ttlMs: 60_000 });
-    await store.consume({ ref, binding: 'b|', fingerprint: 'f', owner: 'o', leaseMs: 1000, keepMs: 60_000 });
-    expect((await redis.keys('*')).filter((key) => key.includes(ref.id))).toEqual([`idem:{tagtagtagtag}:r:${ref.id}`]);
+    const limits = { bucket: 'orders', rateLimit: 10, windowMs: 60_000, maxOutstanding: 10 };
+    await store.issue({ ref, binding: 'b|', ttlMs: 60_000, limits });
+    expect((await redis.keys('*{tagtagtagtag}*')).sort()).toEqual(
+      ['idem:{tagtagtagtag}:g:orders', 'idem:{tagtagtagtag}:h:orders', `idem:{tagtagtagtag}:t:${ref.id}`],
+    );
+    await store.consume({ ref, bucket: 'orders', binding: 'b|', fingerprint: 'f', owner: 'o', leaseMs: 1000, keepMs: 60_000 });
+    expect((await redis.keys('*{tagtagtagtag}*')).sort()).toEqual(['idem:{tagtagtagtag}:g:orders', `idem:{tagtagtagtag}:r:${ref.id}`]);
   });
 });
 

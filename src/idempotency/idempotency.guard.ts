@@ -56,6 +56,7 @@ export class IdempotencyGuard implements CanActivate {
     const result = await this.store.consume({
       ref,
       owner,
+      bucket: this.settings.policyFor(options.scope).bucket,
       binding: this.codec.bindingOf(caller, options.scope),
       fingerprint: this.fingerprint(request),
       leaseMs: this.settings.inProgressTtlSeconds * 1000,

@@ -1,6 +1,8 @@
 import type { SubjectResolver } from './interfaces/caller.interface.js';
 import type { IdempotencyModuleOptions } from './interfaces/idempotency-module-options.interface.js';
 import { defaultSubjectResolver } from './caller.js';
+import { definedOnly } from './defined-only.js';
+import { type LimiterPolicy, limiterPolicies } from './limiter/limiter-policy.js';
 
 /** The module options with defaults applied and checked; what the module's providers read. */
 export interface IdempotencySettings {
@@ -12,6 +14,8 @@ export interface IdempotencySettings {
   inProgressTtlSeconds: number;
   maxStoredResponseBytes: number;
   resolveSubject: SubjectResolver;
+  /** The limiter policy that tokens of a scope count under. */
+  policyFor: (scope: string | undefined) => LimiterPolicy;
 }
 
 export const MIN_SECRET_LENGTH = 32;
@@ -27,10 +31,12 @@ const DEFAULTS = {
 
 /** Applies defaults and fails at start, with what to change, rather than on the first request. */
 export function resolveSettings(options: IdempotencyModuleOptions): IdempotencySettings {
+  const { limits, scopeLimits, ...rest } = options;
   const settings: IdempotencySettings = {
     ...DEFAULTS,
-    ...definedOnly(options),
+    ...definedOnly(rest),
     resolveSubject: options.resolveSubject ?? defaultSubjectResolver,
+    policyFor: limiterPolicies(limits, scopeLimits),
   } as IdempotencySettings;
   const problems: string[] = [];
   if (typeof settings.secret !== 'string' || settings.secret.length < MIN_SECRET_LENGTH) {
@@ -48,8 +54,4 @@ export function resolveSettings(options: IdempotencyModuleOptions): IdempotencyS
     throw new Error(`Invalid IdempotencyModule options:\n- ${problems.join('\n- ')}`);
   }
   return settings;
-}
-
-function definedOnly<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

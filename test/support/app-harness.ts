@@ -30,9 +30,12 @@ export async function startModule(rootModule: DynamicModule, options: StartOptio
   return { app, url, close: () => app.close() };
 }
 
-/** Starts the service itself with this environment (SPEC.md's variables) on top of a test secret. */
+/**
+ * Starts the service itself with this environment (SPEC.md's variables) on top of a test secret
+ * and limits high enough to stay out of the way of tests that are not about the limiter.
+ */
 export async function startService(env: Record<string, string>, options: StartOptions = {}): Promise<RunningApp> {
-  const config = loadConfig({ TOKEN_SECRET: TEST_SECRET, ...env });
+  const config = loadConfig({ TOKEN_SECRET: TEST_SECRET, TOKEN_RATE_LIMIT: '100000', TOKEN_MAX_OUTSTANDING: '100000', ...env });
   return startModule(AppModule.forRoot(config), { ...options, trustProxy: config.trustProxy });
 }
 

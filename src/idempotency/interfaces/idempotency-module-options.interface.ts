@@ -1,4 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
+import type { LimiterOptions } from '../limiter/limiter-policy.js';
 import type { SubjectResolver } from './caller.interface.js';
 import type { TokenStore } from './token-store.interface.js';
 
@@ -25,6 +26,13 @@ export interface IdempotencyModuleOptions {
   inProgressTtlSeconds?: number;
   /** Largest answer body kept for replay, in bytes; copies of a larger one get `TOKEN_USED`. Default 65536. */
   maxStoredResponseBytes?: number;
+  /** How many tokens one caller may fetch (sliding window) and hold. Defaults: 60 per 60 s, 100 held. */
+  limits?: LimiterOptions;
+  /**
+   * Limits for tokens of some scopes, e.g. `{ payments: { rateLimit: 5 } }`. Such tokens count
+   * apart from the others; a field left out falls back to `limits`.
+   */
+  scopeLimits?: Record<string, LimiterOptions>;
   /** Who a token is bound to. Default: `request.user.id`, else `request.user.sub`. */
   resolveSubject?: SubjectResolver;
 }

@@ -8,16 +8,40 @@ export interface TokenRef {
   id: string;
 }
 
+/** One limiter policy as applied to one caller. */
+export interface IssueLimits {
+  /** Which of the caller's limiter buckets the token counts in: `''` for the default policy. */
+  bucket: string;
+  /** At most this many grants in any interval of `windowMs`. */
+  rateLimit: number;
+  windowMs: number;
+  /** At most this many unused, unexpired tokens held at once. */
+  maxOutstanding: number;
+}
+
 export interface IssueCommand {
   ref: TokenRef;
   /** Subject digest and scope the token is bound to; a consume must present the same string. */
   binding: string;
   /** Lifetime of the unused token, in milliseconds. */
   ttlMs: number;
+  limits: IssueLimits;
 }
+
+/**
+ * What an issue did. `remaining`: how many more grants the window admits now; `resetMs`: until
+ * the oldest grant counted in the window leaves it (0 when none). A refusal says when a retry
+ * would pass that check: `rate` when the window next admits one, `quota` when the soonest held
+ * token expires.
+ */
+export type IssueResult =
+  | { granted: true; remaining: number; resetMs: number }
+  | { granted: false; refusal: 'rate' | 'quota'; retryAfterMs: number; remaining: number; resetMs: number };
 
 export interface ConsumeCommand {
   ref: TokenRef;
+  /** The limiter bucket the token was issued in; a first consume frees its place there. */
+  bucket: string;
   /** Must equal the issued binding, else the token is `unknown` and stays as it was. */
   binding: string;
   /** Fingerprint of the request (method, path, canonical body); a copy must present the same. */
@@ -62,13 +86,18 @@ export type ConsumeResult =
  * - **Compare-and-set outcome.** `recordOutcome` writes only if the marker is still owned by
  *   `owner` and holds no outcome yet, also after the lease ran out; it then keeps the marker for
  *   `keepMs` from now.
+ * - **Limited.** `issue` stores a token only when the caller's bucket has granted fewer than
+ *   `rateLimit` tokens in the last `windowMs` (a sliding window: never more in any interval of
+ *   that length) and holds fewer than `maxOutstanding` unused, unexpired ones; a refusal changes
+ *   nothing and does not count. A first consume, or expiry, frees a held place. What the limiter
+ *   keeps per caller is bounded by the limits and expires with them.
  * - **Lifetimes** in milliseconds: an unused token lives `ttlMs`; a marker lives `keepMs`.
  * - **Failures.** When the store cannot be reached, or a call times out, the method rejects
  *   with {@link StoreUnavailableError}. A consume that timed out may or may not have happened.
  */
 export interface TokenStore {
-  /** Stores a new unused token. Rejects if `ref` exists already (ids are random: never in practice). */
-  issue(command: IssueCommand): Promise<void>;
+  /** Checks the limits and stores a new unused token, in one atomic step. Rejects if `ref` exists already (ids are random: never in practice). */
+  issue(command: IssueCommand): Promise<IssueResult>;
   /** Checks and deletes the token and claims its marker, in one atomic step. */
   consume(command: ConsumeCommand): Promise<ConsumeResult>;
   /** Records the first request's outcome (opaque text); `false` when the marker is not `owner`'s. */

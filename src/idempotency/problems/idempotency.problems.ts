@@ -62,3 +62,15 @@ export const payloadTooLarge = () =>
     status: 413, code: 'PAYLOAD_TOO_LARGE', title: 'Payload too large',
     detail: 'The request body is over the size limit (1 MiB). Nothing was consumed.',
   });
+
+export const tokenRateLimited = (retryAfterSeconds: number, headers: Record<string, string>) =>
+  new ProblemException({
+    status: 429, code: 'TOKEN_RATE_LIMITED', title: 'Too many tokens requested', retryAfterSeconds, headers,
+    detail: `You fetched as many tokens as the rate limit allows. Fetch the next one after ${retryAfterSeconds} s (Retry-After).`,
+  });
+
+export const tokenQuotaExceeded = (retryAfterSeconds: number, headers: Record<string, string>) =>
+  new ProblemException({
+    status: 429, code: 'TOKEN_QUOTA_EXCEEDED', title: 'Too many unused tokens', retryAfterSeconds, headers,
+    detail: `You hold as many unused tokens as allowed. Use one, or fetch after ${retryAfterSeconds} s (Retry-After) when the soonest expires.`,
+  });

@@ -49,8 +49,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       return;
     }
     const problem = this.toProblem(exception);
-    const headers: Record<string, string> = { 'content-type': PROBLEM_JSON };
-    if (problem.retryAfterSeconds !== undefined) headers['retry-after'] = String(problem.retryAfterSeconds);
+    const headers = { ...problem.headers, 'content-type': PROBLEM_JSON };
     const answer: StoredResponse = { status: problem.problem.status, headers, body: JSON.stringify(problem.problem) };
     this.recorder.record(request, answer);
     this.send(response, answer);

@@ -20,6 +20,8 @@ export interface ProblemInit {
   retryAfterSeconds?: number;
   /** Extension members, e.g. `errors` for validation failures. */
   extensions?: Record<string, unknown>;
+  /** More answer headers, e.g. the RateLimit fields. */
+  headers?: Record<string, string>;
 }
 
 /** `urn:problem:token-missing` for `TOKEN_MISSING`: stable, and needs no hosted pages. */
@@ -31,11 +33,12 @@ export const problemType = (code: string) => `urn:problem:${code.toLowerCase().r
  */
 export class ProblemException extends HttpException {
   readonly problem: ProblemDetails;
-  readonly retryAfterSeconds?: number;
+  /** Headers of the answer besides `Content-Type`, `Retry-After` included. */
+  readonly headers: Record<string, string>;
 
-  constructor({ status, code, title, detail, retryAfterSeconds, extensions }: ProblemInit) {
+  constructor({ status, code, title, detail, retryAfterSeconds, extensions, headers }: ProblemInit) {
     super(detail, status);
     this.problem = { type: problemType(code), title, status, detail, code, ...extensions };
-    this.retryAfterSeconds = retryAfterSeconds;
+    this.headers = { ...headers, ...(retryAfterSeconds === undefined ? {} : { 'Retry-After': String(retryAfterSeconds) }) };
   }
 }

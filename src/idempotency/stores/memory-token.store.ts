@@ -1,4 +1,4 @@
-import type { ConsumeCommand, ConsumeResult, IssueCommand, TokenRef, TokenStore } from '../interfaces/token-store.interface.js';
+import type { ConsumeCommand, ConsumeResult, IssueCommand, IssueResult, TokenRef, TokenStore } from '../interfaces/token-store.interface.js';
 
 interface Expiring {
   expiresAt: number;
@@ -25,25 +25,49 @@ const SWEEP_INTERVAL_MS = 60_000;
 export class MemoryTokenStore implements TokenStore {
   private readonly tokens = new Map<string, UnusedToken>();
   private readonly markers = new Map<string, Marker>();
+  /** Per limiter bucket: when each grant counted in the window leaves it, oldest first. */
+  private readonly grants = new Map<string, number[]>();
+  /** Per limiter bucket: unused token id -> expiry. */
+  private readonly held = new Map<string, Map<string, number>>();
 
   constructor(private readonly now: () => number = Date.now) {
     // unref: the sweep must never keep a process alive.
     setInterval(() => this.sweep(), SWEEP_INTERVAL_MS).unref();
   }
 
-  async issue({ ref, binding, ttlMs }: IssueCommand): Promise<void> {
+  async issue({ ref, binding, ttlMs, limits }: IssueCommand): Promise<IssueResult> {
+    const now = this.now();
+    const bucket = `${ref.tag}:${limits.bucket}`;
+    const grants = (this.grants.get(bucket) ?? []).filter((leavesAt) => leavesAt > now);
+    const held = this.held.get(bucket) ?? new Map<string, number>();
+    for (const [id, expiresAt] of held) if (expiresAt <= now) held.delete(id);
+    const resetMs = () => (grants.length === 0 ? 0 : grants[0] - now);
+
+    if (grants.length >= limits.rateLimit) {
+      return { granted: false, refusal: 'rate', retryAfterMs: resetMs(), remaining: 0, resetMs: resetMs() };
+    }
+    if (held.size >= limits.maxOutstanding) {
+      const soonest = Math.min(...held.values());
+      return { granted: false, refusal: 'quota', retryAfterMs: soonest - now, remaining: limits.rateLimit - grants.length, resetMs: resetMs() };
+    }
     const key = keyOf(ref);
     if (this.live(this.tokens, key)) throw new Error('Token id collision');
-    this.tokens.set(key, { binding, expiresAt: this.now() + ttlMs });
+    this.tokens.set(key, { binding, expiresAt: now + ttlMs });
+    grants.push(now + limits.windowMs);
+    held.set(ref.id, now + ttlMs);
+    this.grants.set(bucket, grants);
+    this.held.set(bucket, held);
+    return { granted: true, remaining: limits.rateLimit - grants.length, resetMs: resetMs() };
   }
 
-  async consume({ ref, binding, fingerprint, owner, leaseMs, keepMs }: ConsumeCommand): Promise<ConsumeResult> {
+  async consume({ ref, bucket, binding, fingerprint, owner, leaseMs, keepMs }: ConsumeCommand): Promise<ConsumeResult> {
     const key = keyOf(ref);
     const token = this.live(this.tokens, key);
     const now = this.now();
     if (token) {
       if (token.binding !== binding) return { state: 'unknown' };
       this.tokens.delete(key);
+      this.held.get(`${ref.tag}:${bucket}`)?.delete(ref.id);
       this.markers.set(key, { binding, fingerprint, owner, leaseEndsAt: now + leaseMs, expiresAt: now + keepMs });
       return { state: 'first' };
     }
@@ -79,6 +103,11 @@ export class MemoryTokenStore implements TokenStore {
     const now = this.now();
     for (const map of [this.tokens, this.markers] as Map<string, Expiring>[]) {
       for (const [key, entry] of map) if (entry.expiresAt <= now) map.delete(key);
+    }
+    for (const [bucket, grants] of this.grants) if (grants.at(-1)! <= now) this.grants.delete(bucket);
+    for (const [bucket, held] of this.held) {
+      for (const [id, expiresAt] of held) if (expiresAt <= now) held.delete(id);
+      if (held.size === 0) this.held.delete(bucket);
     }
   }
 }

@@ -1,14 +1,17 @@
 import { readFileSync } from 'node:fs';
 import type { ClientContext, Cluster, Redis, Result } from 'ioredis';
-import type { ConsumeCommand, ConsumeResult, IssueCommand, TokenRef, TokenStore } from '../interfaces/token-store.interface.js';
+import type { ConsumeCommand, ConsumeResult, IssueCommand, IssueResult, TokenRef, TokenStore } from '../interfaces/token-store.interface.js';
 import { StoreUnavailableError } from './store-unavailable.error.js';
 
 declare module 'ioredis' {
   interface RedisCommander<Context extends ClientContext = { type: 'default' }> {
-    idempotencyIssueToken(tokenKey: string, binding: string, ttlMs: number): Result<number, Context>;
+    idempotencyIssueToken(
+      tokenKey: string, grantsKey: string, heldKey: string,
+      binding: string, ttlMs: number, id: string, rateLimit: number, windowMs: number, maxOutstanding: number,
+    ): Result<[string, number, number, number], Context>;
     idempotencyConsumeToken(
-      tokenKey: string, markerKey: string,
-      binding: string, fingerprint: string, owner: string, leaseMs: number, keepMs: number,
+      tokenKey: string, markerKey: string, heldKey: string,
+      binding: string, fingerprint: string, owner: string, leaseMs: number, keepMs: number, id: string,
     ): Result<[string, string?], Context>;
     idempotencyRecordOutcome(markerKey: string, owner: string, outcome: string, keepMs: number): Result<number, Context>;
   }
@@ -17,8 +20,8 @@ declare module 'ioredis' {
 /** Scripts are read once, at import; `nest build` copies the `.lua` files beside this one. */
 const script = (file: string) => readFileSync(new URL(`./lua/${file}`, import.meta.url), 'utf8');
 const SCRIPTS = {
-  idempotencyIssueToken: { numberOfKeys: 1, lua: script('issue-token-1.lua') },
-  idempotencyConsumeToken: { numberOfKeys: 2, lua: script('consume-token-2.lua') },
+  idempotencyIssueToken: { numberOfKeys: 3, lua: script('issue-token-3.lua') },
+  idempotencyConsumeToken: { numberOfKeys: 3, lua: script('consume-token-3.lua') },
   idempotencyRecordOutcome: { numberOfKeys: 1, lua: script('record-outcome-1.lua') },
 } as const;
 
@@ -43,16 +46,25 @@ export class RedisTokenStore implements TokenStore {
     }
   }
 
-  async issue({ ref, binding, ttlMs }: IssueCommand): Promise<void> {
-    const stored = await this.call(() => this.redis.idempotencyIssueToken(this.tokenKey(ref), binding, ttlMs));
-    if (stored !== 1) throw new Error('Token id collision');
+  async issue({ ref, binding, ttlMs, limits }: IssueCommand): Promise<IssueResult> {
+    const { bucket, rateLimit, windowMs, maxOutstanding } = limits;
+    const [outcome, retryAfterMs, remaining, resetMs] = await this.call(() =>
+      this.redis.idempotencyIssueToken(
+        this.key(ref, 't', ref.id), this.key(ref, 'g', bucket), this.key(ref, 'h', bucket),
+        binding, ttlMs, ref.id, rateLimit, windowMs, maxOutstanding,
+      ),
+    );
+    if (outcome === 'granted') return { granted: true, remaining, resetMs };
+    if (outcome === 'rate' || outcome === 'quota') return { granted: false, refusal: outcome, retryAfterMs, remaining, resetMs };
+    throw new Error('Token id collision');
   }
 
   async consume(command: ConsumeCommand): Promise<ConsumeResult> {
-    const { ref, binding, fingerprint, owner, leaseMs, keepMs } = command;
+    const { ref, bucket, binding, fingerprint, owner, leaseMs, keepMs } = command;
     const [state, detail] = await this.call(() =>
       this.redis.idempotencyConsumeToken(
-        this.tokenKey(ref), this.markerKey(ref), binding, fingerprint, owner, leaseMs, keepMs,
+        this.key(ref, 't', ref.id), this.key(ref, 'r', ref.id), this.key(ref, 'h', bucket),
+        binding, fingerprint, owner, leaseMs, keepMs, ref.id,
       ),
     );
     switch (state) {
@@ -64,19 +76,19 @@ export class RedisTokenStore implements TokenStore {
   }
 
   async recordOutcome(ref: TokenRef, owner: string, outcome: string, keepMs: number): Promise<boolean> {
-    return (await this.call(() => this.redis.idempotencyRecordOutcome(this.markerKey(ref), owner, outcome, keepMs))) === 1;
+    return (await this.call(() => this.redis.idempotencyRecordOutcome(this.key(ref, 'r', ref.id), owner, outcome, keepMs))) === 1;
   }
 
   async ping(): Promise<void> {
     await this.call(() => this.redis.ping());
   }
 
-  private tokenKey(ref: TokenRef): string {
-    return `${this.prefix}{${ref.tag}}:t:${ref.id}`;
-  }
-
-  private markerKey(ref: TokenRef): string {
-    return `${this.prefix}{${ref.tag}}:r:${ref.id}`;
+  /**
+   * `t` unused token, `r` consumed-marker (per token id); `g` grants, `h` held tokens (per
+   * limiter bucket). Every key of a caller shares the hash tag `{tag}`.
+   */
+  private key(ref: TokenRef, kind: 't' | 'r' | 'g' | 'h', name: string): string {
+    return `${this.prefix}{${ref.tag}}:${kind}:${name}`;
   }
 
   /** Every ioredis failure (closed connection, timeout, cluster down) means the same to a caller. */

@@ -1,6 +1,6 @@
-import { expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
-import type { ConsumeCommand, TokenRef, TokenStore } from '../interfaces/token-store.interface.js';
+import type { ConsumeCommand, IssueLimits, TokenRef, TokenStore } from '../interfaces/token-store.interface.js';
 
 /**
  * The {@link TokenStore} contract as Jest tests: call it inside a `describe` whose `beforeAll`
@@ -12,14 +12,18 @@ export function tokenStoreContract(getStore: () => TokenStore): void {
   const newRef = (): TokenRef => ({ tag: randomBytes(9).toString('base64url'), id: randomBytes(16).toString('base64url') });
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
   const LONG = 60_000;
+  const UNLIMITED: IssueLimits = { bucket: '', rateLimit: 1_000_000, windowMs: LONG, maxOutstanding: 1_000_000 };
 
   async function issued(binding = 'subject|scope', ttlMs = LONG): Promise<TokenRef> {
     const ref = newRef();
-    await store().issue({ ref, binding, ttlMs });
+    await expect(store().issue({ ref, binding, ttlMs, limits: UNLIMITED })).resolves.toMatchObject({ granted: true });
     return ref;
   }
   const consume = (ref: TokenRef, overrides: Partial<ConsumeCommand> = {}) =>
-    store().consume({ ref, binding: 'subject|scope', fingerprint: 'fp-1', owner: 'owner-1', leaseMs: LONG, keepMs: LONG, ...overrides });
+    store().consume({ ref, bucket: '', binding: 'subject|scope', fingerprint: 'fp-1', owner: 'owner-1', leaseMs: LONG, keepMs: LONG, ...overrides });
+  /** Issues for one caller (`tag`) under `limits`; each call is a new token id. */
+  const issueFor = (tag: string, limits: Partial<IssueLimits>, ttlMs = LONG) =>
+    store().issue({ ref: { tag, id: newRef().id }, binding: 'b|', ttlMs, limits: { ...UNLIMITED, ...limits } });
 
   it('answers ping', async () => {
     await expect(store().ping()).resolves.toBeUndefined();
@@ -107,7 +111,7 @@ export function tokenStoreContract(getStore: () => TokenStore): void {
 
   it('refuses to issue a ref twice', async () => {
     const ref = await issued();
-    await expect(store().issue({ ref, binding: 'x|', ttlMs: LONG })).rejects.toThrow();
+    await expect(store().issue({ ref, binding: 'x|', ttlMs: LONG, limits: UNLIMITED })).rejects.toThrow();
   });
 
   it('lets exactly one of 50 concurrent consumes of one token be first', async () => {
@@ -122,8 +126,68 @@ export function tokenStoreContract(getStore: () => TokenStore): void {
   it('keeps tokens of different callers apart', async () => {
     const a = await issued();
     const b = { tag: newRef().tag, id: a.id };
-    await store().issue({ ref: b, binding: 'subject|scope', ttlMs: LONG });
+    await store().issue({ ref: b, binding: 'subject|scope', ttlMs: LONG, limits: UNLIMITED });
     await expect(consume(a)).resolves.toEqual({ state: 'first' });
     await expect(consume(b)).resolves.toEqual({ state: 'first' });
+  });
+
+  describe('limiter', () => {
+    it('grants up to the rate limit, reporting what remains, then refuses until the oldest grant leaves', async () => {
+      const tag = newRef().tag;
+      const limits = { rateLimit: 3, windowMs: 1000 };
+      const results = [];
+      for (let i = 0; i < 3; i++) results.push(await issueFor(tag, limits));
+      expect(results.map((r) => r.granted && r.remaining)).toEqual([2, 1, 0]);
+      expect(results[0].resetMs).toBeGreaterThan(900);
+      const refused = await issueFor(tag, limits);
+      expect(refused).toMatchObject({ granted: false, refusal: 'rate', remaining: 0 });
+      if (refused.granted) return;
+      expect(refused.retryAfterMs).toBeGreaterThan(0);
+      expect(refused.retryAfterMs).toBeLessThanOrEqual(1000);
+      await sleep(refused.retryAfterMs + 20);
+      await expect(issueFor(tag, limits)).resolves.toMatchObject({ granted: true });
+    });
+
+    it('slides: never more than the limit in any window-long interval, refusals not counted', async () => {
+      const tag = newRef().tag;
+      const limits = { rateLimit: 2, windowMs: 600 };
+      await expect(issueFor(tag, limits)).resolves.toMatchObject({ granted: true });
+      await sleep(300);
+      await expect(issueFor(tag, limits)).resolves.toMatchObject({ granted: true });
+      await expect(issueFor(tag, limits)).resolves.toMatchObject({ granted: false, refusal: 'rate' });
+      await sleep(350); // the first grant has left the window, the second has not
+      await expect(issueFor(tag, limits)).resolves.toMatchObject({ granted: true, remaining: 0 });
+      await expect(issueFor(tag, limits)).resolves.toMatchObject({ granted: false, refusal: 'rate' });
+    });
+
+    it('refuses past the quota until a token is used or expires', async () => {
+      const tag = newRef().tag;
+      const limits = { maxOutstanding: 2 };
+      const first = { tag, id: newRef().id };
+      await store().issue({ ref: first, binding: 'b|', ttlMs: LONG, limits: { ...UNLIMITED, ...limits } });
+      await issueFor(tag, limits, 300);
+      const refused = await issueFor(tag, limits);
+      expect(refused).toMatchObject({ granted: false, refusal: 'quota' });
+      if (!refused.granted) expect(refused.retryAfterMs).toBeLessThanOrEqual(300);
+      await expect(consume(first, { binding: 'b|' })).resolves.toEqual({ state: 'first' });
+      await expect(issueFor(tag, limits)).resolves.toMatchObject({ granted: true });
+      await expect(issueFor(tag, limits)).resolves.toMatchObject({ granted: false, refusal: 'quota' });
+      await sleep(350); // the 300 ms token expired unused
+      await expect(issueFor(tag, limits)).resolves.toMatchObject({ granted: true });
+    });
+
+    it('keeps buckets and callers apart', async () => {
+      const tag = newRef().tag;
+      await issueFor(tag, { rateLimit: 1 });
+      await expect(issueFor(tag, { rateLimit: 1 })).resolves.toMatchObject({ granted: false });
+      await expect(issueFor(tag, { rateLimit: 1, bucket: 'payments' })).resolves.toMatchObject({ granted: true });
+      await expect(issueFor(newRef().tag, { rateLimit: 1 })).resolves.toMatchObject({ granted: true });
+    });
+
+    it('grants exactly the limit to 50 concurrent issues', async () => {
+      const tag = newRef().tag;
+      const results = await Promise.all(Array.from({ length: 50 }, () => issueFor(tag, { rateLimit: 10 })));
+      expect(results.filter((r) => r.granted)).toHaveLength(10);
+    });
   });
 }

@@ -1,4 +1,5 @@
-import { Controller, Get, Header, Inject, Query, Req, UseFilters } from '@nestjs/common';
+import { Controller, Get, Header, Inject, Query, Req, Res, UseFilters } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
 import { callerOf } from '../caller.js';
 import { IDEMPOTENCY_SETTINGS } from '../idempotency.constants.js';
 import type { IdempotencySettings } from '../idempotency.settings.js';
@@ -12,14 +13,21 @@ import { TokensService } from './tokens.service.js';
 export class TokensController {
   constructor(
     private readonly tokens: TokensService,
+    private readonly adapterHost: HttpAdapterHost,
     @Inject(IDEMPOTENCY_SETTINGS) private readonly settings: IdempotencySettings,
   ) {}
 
   /** A cached answer would hand two forms the same token, hence `no-store`. */
   @Get()
   @Header('Cache-Control', 'no-store')
-  issue(@Query() query: Record<string, unknown>, @Req() request: object): Promise<IssuedToken> {
+  async issue(
+    @Query() query: Record<string, unknown>,
+    @Req() request: object,
+    @Res({ passthrough: true }) response: object,
+  ): Promise<IssuedToken> {
     const { scope, ttlSeconds } = parseIssueQuery(query, this.settings.maxTokenTtlSeconds);
-    return this.tokens.issue(callerOf(request, this.settings.resolveSubject), scope, ttlSeconds);
+    const { issued, headers } = await this.tokens.issue(callerOf(request, this.settings.resolveSubject), scope, ttlSeconds);
+    for (const [name, value] of Object.entries(headers)) this.adapterHost.httpAdapter.setHeader(response, name, value);
+    return issued;
   }
 }

@@ -3,10 +3,18 @@ import { IDEMPOTENCY_SETTINGS, TOKEN_STORE } from '../idempotency.constants.js';
 import type { IdempotencySettings } from '../idempotency.settings.js';
 import type { Caller } from '../interfaces/caller.interface.js';
 import type { TokenStore } from '../interfaces/token-store.interface.js';
+import { rateLimitHeaders, retryAfterSeconds } from '../limiter/limiter-policy.js';
+import { tokenQuotaExceeded, tokenRateLimited } from '../problems/idempotency.problems.js';
 import type { IssuedToken } from './issued-token.js';
 import { TokenCodec } from './token-codec.js';
 
-/** Issues tokens: one signed value, one store call. */
+/** A granted token and the RateLimit headers its answer carries. */
+export interface Issuance {
+  issued: IssuedToken;
+  headers: Record<string, string>;
+}
+
+/** Issues tokens: one signed value, one store call that checks the limits and stores it. */
 @Injectable()
 export class TokensService {
   constructor(
@@ -15,15 +23,20 @@ export class TokensService {
     @Inject(IDEMPOTENCY_SETTINGS) private readonly settings: IdempotencySettings,
   ) {}
 
-  /** `scope` and `ttlSeconds` must already be valid (see `parseIssueQuery`). */
-  async issue(caller: Caller, scope: string | undefined, ttlSeconds = this.settings.tokenTtlSeconds): Promise<IssuedToken> {
+  /**
+   * `scope` and `ttlSeconds` must already be valid (see `parseIssueQuery`).
+   * @throws ProblemException 429 `TOKEN_RATE_LIMITED` / `TOKEN_QUOTA_EXCEEDED`, with the same headers.
+   */
+  async issue(caller: Caller, scope: string | undefined, ttlSeconds = this.settings.tokenTtlSeconds): Promise<Issuance> {
     const { token, ref } = this.codec.create(caller);
-    await this.store.issue({ ref, binding: this.codec.bindingOf(caller, scope), ttlMs: ttlSeconds * 1000 });
-    return {
-      token,
-      scope: scope ?? null,
-      expiresAt: new Date(Date.now() + ttlSeconds * 1000).toISOString(),
-      expiresIn: ttlSeconds,
-    };
+    const policy = this.settings.policyFor(scope);
+    const result = await this.store.issue({ ref, binding: this.codec.bindingOf(caller, scope), ttlMs: ttlSeconds * 1000, limits: policy });
+    const headers = rateLimitHeaders(policy, result);
+    if (!result.granted) {
+      const refuse = result.refusal === 'rate' ? tokenRateLimited : tokenQuotaExceeded;
+      throw refuse(retryAfterSeconds(result.retryAfterMs), headers);
+    }
+    const issued = { token, scope: scope ?? null, expiresAt: new Date(Date.now() + ttlSeconds * 1000).toISOString(), expiresIn: ttlSeconds };
+    return { issued, headers };
   }
 }

@@ -6,11 +6,13 @@
     KEYS[1] token key         {tag}:t:<id>   string: the binding written at issuance
     KEYS[2] marker key        {tag}:r:<id>   hash: b binding, f fingerprint, o owner,
                                              l lease end (ms since epoch), r recorded outcome
+    KEYS[3] held key          {tag}:h:<bucket>   zset of the caller's unused tokens (limiter)
     ARGV[1] binding           subject digest and scope the caller presents
     ARGV[2] fingerprint       of this request
     ARGV[3] owner             random id of this request
     ARGV[4] lease             milliseconds the first request counts as in progress
     ARGV[5] keep              milliseconds the marker is kept
+    ARGV[6] id                the token id, its member in the held set
 
   Output:
     {'first'} | {'unknown'} | {'mismatch'} | {'in_progress'} | {'used'} | {'done', outcome}
@@ -27,6 +29,8 @@ if binding then
     return {'unknown'}
   end
   redis.call('DEL', KEYS[1])
+  -- A used token no longer counts against the caller's quota.
+  redis.call('ZREM', KEYS[3], ARGV[6])
   redis.call('HSET', KEYS[2], 'b', ARGV[1], 'f', ARGV[2], 'o', ARGV[3],
     'l', nowMs() + tonumber(ARGV[4]))
   redis.call('PEXPIRE', KEYS[2], ARGV[5])
