@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { ProblemDetailsFilter } from './idempotency/index.js';
+import { setupOpenApi } from './openapi.js';
 
 /** SPEC.md's body limit; both adapters must refuse a larger body before any guard runs. */
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -40,8 +41,9 @@ export async function createApp(rootModule: Type | DynamicModule, options: Creat
   return app;
 }
 
-/** Everything an app needs beyond its modules: problem details for every error, shutdown hooks. */
+/** Everything an app needs beyond its modules: problem details for every error, docs, shutdown hooks. */
 export function configureApp(app: INestApplication): void {
   app.useGlobalFilters(app.get(ProblemDetailsFilter));
+  setupOpenApi(app);
   app.enableShutdownHooks();
 }

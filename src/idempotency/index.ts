@@ -9,10 +9,11 @@ export type {
   Caller, ConsumeCommand, ConsumeResult, IdempotencyModuleOptions, IdempotentOptions, IssueCommand,
   SubjectResolver, TokenRef, TokenStore,
 } from './interfaces/index.js';
+export { ApiProblemResponse } from './openapi/problem-response.decorator.js';
 export { ProblemDetailsFilter } from './problems/problem-details.filter.js';
 export { ProblemException, type ProblemDetails, type ProblemInit } from './problems/problem.exception.js';
 export { MemoryTokenStore } from './stores/memory-token.store.js';
 export { RedisTokenStore, type RedisTokenStoreOptions } from './stores/redis-token.store.js';
 export { StoreUnavailableError } from './stores/store-unavailable.error.js';
-export type { IssuedToken } from './tokens/issued-token.js';
+export { IssuedToken } from './tokens/issued-token.js';
 export { TokensService } from './tokens/tokens.service.js';

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { ProblemException } from '../idempotency/index.js';
 import type { CreateOrderDto } from './dto/create-order.dto.js';
-import type { Order } from './order.js';
+import { Order } from './order.js';
 
 /** The demo's orders, in memory: enough to show that a double submit makes one order. */
 @Injectable()
@@ -10,7 +10,7 @@ export class OrdersService {
   private readonly orders = new Map<string, Order>();
 
   create({ item, quantity }: CreateOrderDto): Order {
-    const order: Order = { id: randomUUID(), item, quantity, createdAt: new Date().toISOString() };
+    const order = Object.assign(new Order(), { id: randomUUID(), item, quantity, createdAt: new Date().toISOString() });
     this.orders.set(order.id, order);
     return order;
   }

@@ -1,13 +1,18 @@
 import { Controller, Get, Header, Inject, Query, Req, Res, UseFilters } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
+import { ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { callerOf } from '../caller.js';
 import { IDEMPOTENCY_SETTINGS } from '../idempotency.constants.js';
 import type { IdempotencySettings } from '../idempotency.settings.js';
 import { ProblemDetailsFilter } from '../problems/problem-details.filter.js';
 import { parseIssueQuery } from './issue-token.query.js';
-import type { IssuedToken } from './issued-token.js';
+import { ANSWER_HEADERS, ApiProblemResponse } from '../openapi/problem-response.decorator.js';
+import { IssuedToken } from './issued-token.js';
 import { TokensService } from './tokens.service.js';
 
+const RATE_LIMIT_HEADERS = ['RateLimit-Policy', 'RateLimit'] as const;
+
+@ApiTags('tokens')
 @Controller('tokens')
 @UseFilters(ProblemDetailsFilter)
 export class TokensController {
@@ -19,6 +24,16 @@ export class TokensController {
 
   /** A cached answer would hand two forms the same token, hence `no-store`. */
   @Get()
+  @ApiOperation({ summary: 'Issue a one-time token', description: 'Fetch one token per form submission, just before it is needed.' })
+  @ApiQuery({ name: 'scope', required: false, description: 'The scope of the handler the token is for', schema: { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,64}$' } })
+  @ApiQuery({ name: 'ttl', required: false, description: 'Lifetime in whole seconds, 1 to TOKEN_MAX_TTL_SECONDS; default TOKEN_TTL_SECONDS', schema: { type: 'integer', minimum: 1 } })
+  @ApiOkResponse({
+    type: IssuedToken,
+    headers: { 'Cache-Control': { schema: { type: 'string', enum: ['no-store'] } }, 'RateLimit-Policy': ANSWER_HEADERS['RateLimit-Policy'], RateLimit: ANSWER_HEADERS.RateLimit },
+  })
+  @ApiProblemResponse(400, 'A bad scope or ttl', ['VALIDATION_FAILED'])
+  @ApiProblemResponse(429, 'The limiter refused: wait Retry-After seconds', ['TOKEN_RATE_LIMITED', 'TOKEN_QUOTA_EXCEEDED'], ['Retry-After', ...RATE_LIMIT_HEADERS])
+  @ApiProblemResponse(503, 'The token store is unreachable', ['STORE_UNAVAILABLE'], ['Retry-After'])
   @Header('Cache-Control', 'no-store')
   async issue(
     @Query() query: Record<string, unknown>,
