@@ -1,0 +1,66 @@
+/**
+ * What the benchmark runs with: the knobs read from the environment, and the one configuration
+ * both servers get, so that the service and the raw baseline differ only in the framework.
+ */
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+export const RESULTS_DIR = fileURLToPath(new URL('../results/', import.meta.url));
+
+/** Fixed, so tokens stay valid across both servers; 48 characters, like `openssl rand -base64 36`. */
+export const BENCH_SECRET = 'bench-only-secret-do-not-use-in-production-00001';
+if (BENCH_SECRET.length !== 48) throw new Error('BENCH_SECRET must be 48 characters');
+
+/** High enough that the limiter never refuses: the benchmark measures its cost, not its refusals. */
+export const NEVER_LIMITED = 100_000_000;
+
+/** The demo handler's scope and a typical order body. */
+export const SCOPE = 'orders.create';
+export const ORDER_BODY = '{"item":"book","quantity":2}';
+
+/** Only loopback: the benchmark never sends traffic anywhere else. */
+export const HOST = '127.0.0.1';
+
+function wholeNumber(env, name, fallback, { min, max }) {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+/** The knobs documented in docs/PERFORMANCE.md. */
+export function readOptions(env = process.env) {
+  return {
+    durationSeconds: wholeNumber(env, 'BENCH_DURATION', 10, { min: 1, max: 600 }),
+    rounds: wholeNumber(env, 'BENCH_ROUNDS', 3, { min: 1, max: 50 }),
+    connections: wholeNumber(env, 'BENCH_CONNECTIONS', 50, { min: 1, max: 1000 }),
+    /** `BENCH_MEMORY=0` skips the Redis memory measurement (it takes a few seconds). */
+    memory: env.BENCH_MEMORY !== '0',
+  };
+}
+
+/**
+ * The environment of both servers. Built from scratch rather than inherited, so that a
+ * developer's exported API_KEYS, TRUST_PROXY or NODE_OPTIONS cannot change what is measured.
+ */
+export function serverEnv({ port, redisUrl }) {
+  return {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: process.env.HOME ?? '/tmp',
+    NODE_ENV: 'production',
+    PORT: String(port),
+    REDIS_URL: redisUrl,
+    TOKEN_SECRET: BENCH_SECRET,
+    TOKEN_RATE_LIMIT: String(NEVER_LIMITED),
+    TOKEN_MAX_OUTSTANDING: String(NEVER_LIMITED),
+    TOKEN_RATE_WINDOW_SECONDS: '60',
+    TOKEN_TTL_SECONDS: '900',
+    IDEMPOTENCY_RESULT_TTL_SECONDS: '86400',
+    IDEMPOTENCY_IN_PROGRESS_TTL_SECONDS: '60',
+    API_KEYS: '',
+    TRUST_PROXY: 'false',
+  };
+}
