@@ -4,12 +4,13 @@ import type { Cluster, Redis } from 'ioredis';
 import { ApiKeyGuard } from './auth/api-key.guard.js';
 import type { AppConfig } from './config/app-config.js';
 import { APP_CONFIG, ConfigModule } from './config/config.module.js';
+import { DemoController } from './demo/demo.controller.js';
 import { HealthModule } from './health/health.module.js';
 import { IdempotencyModule } from './idempotency/index.js';
 import { OrdersModule } from './orders/orders.module.js';
 import { REDIS_CLIENT, RedisModule } from './redis/redis.module.js';
 
-/** The token service: the idempotency module on the app's Redis, the demo orders, health. */
+/** The token service: the idempotency module on the app's Redis, the demo orders and page, health. */
 @Module({})
 export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
@@ -37,6 +38,7 @@ export class AppModule {
         OrdersModule,
         HealthModule,
       ],
+      controllers: [DemoController],
       providers: [{ provide: APP_GUARD, useClass: ApiKeyGuard }],
     };
   }

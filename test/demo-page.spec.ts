@@ -1,0 +1,67 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { mkdirSync } from 'node:fs';
+import { type Browser, chromium } from 'playwright-core';
+import { OrdersService } from '../src/orders/orders.service.js';
+import { type RunningApp, startService } from './support/app-harness.js';
+import { type RedisServerHandle, startRedis } from './support/redis-harness.js';
+
+const SCREENSHOTS = new URL('../test-output/', import.meta.url);
+
+/**
+ * The demo page in Debian's Chromium (installed by `npm test` through scripts/ensure-chromium.sh):
+ * a triple click on "Place order" makes one order, and the page says so.
+ */
+describe('the demo page in a browser', () => {
+  let server: RedisServerHandle;
+  let service: RunningApp;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    server = await startRedis();
+    service = await startService({ REDIS_URL: server.url });
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: [
+        '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic',
+        '--no-first-run', '--disable-component-update', '--disable-sync',
+      ],
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await service.close();
+    await server.stop();
+  });
+
+  it('places exactly one order for three quick clicks, shows it, and fetches a new token for the next order', async () => {
+    const page = await browser.newPage({ viewport: { width: 900, height: 900 } });
+    await page.goto(service.url);
+    const tokenShown = "document.getElementById('token').textContent.includes('.')";
+    await page.waitForFunction(tokenShown);
+    const firstToken = await page.textContent('#token');
+    const orders = service.app.get(OrdersService);
+    const before = orders.count;
+
+    const place = page.locator('#place');
+    await Promise.all([place.click({ noWaitAfter: true }), place.click({ noWaitAfter: true }), place.click({ noWaitAfter: true })]);
+    await page.locator('#log li').nth(2).waitFor({ timeout: 15_000 });
+
+    expect(orders.count - before).toBe(1);
+    const log = await page.locator('#log li').allTextContents();
+    const ids = new Set(log.map((line) => /order ([0-9a-f-]{36})/.exec(line)?.[1]));
+    expect(ids.size).toBe(1);
+    expect(log.filter((line) => line.startsWith('201 order'))).toHaveLength(1);
+    expect(log.filter((line) => line.includes('(replayed)'))).toHaveLength(2);
+    await expect(page.textContent('#result-title')).resolves.toContain('Order placed');
+    await expect(page.textContent('#result-body')).resolves.toContain([...ids][0]!);
+
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    await page.screenshot({ path: new URL('demo-page.png', SCREENSHOTS).pathname, fullPage: true });
+
+    await page.click('#new-order');
+    await page.waitForFunction(`${tokenShown} && document.getElementById('token').textContent !== ${JSON.stringify(firstToken)}`);
+    await place.click();
+    await page.locator('#log li').first().waitFor();
+    expect(orders.count - before).toBe(2);
+  }, 60_000);
+});
