@@ -592,11 +592,39 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Ready */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status?: "ok";
+                    };
+                };
+            };
+            /** @description Redis does not answer */
+            503: {
+                headers: {
+                    /** @description Whole seconds to wait before sending again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @description Stable URI per code, e.g. urn:problem:token-used */
+                        type: string;
+                        title: string;
+                        status: number;
+                        /** @description What happened and what the client should do next */
+                        detail: string;
+                        /** @enum {string} */
+                        code: "STORE_UNAVAILABLE";
+                        /** @description VALIDATION_FAILED only: each failed constraint */
+                        errors?: string[];
+                    };
+                };
             };
         };
     };

@@ -1,23 +1,28 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import type { Cluster, Redis } from 'ioredis';
+import type { DestinationStream } from 'pino';
 import { ApiKeyGuard } from './auth/api-key.guard.js';
 import type { AppConfig } from './config/app-config.js';
 import { APP_CONFIG, ConfigModule } from './config/config.module.js';
 import { DemoController } from './demo/demo.controller.js';
 import { HealthModule } from './health/health.module.js';
 import { IdempotencyModule } from './idempotency/index.js';
+import { LoggingModule } from './logging/logging.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
 import { OrdersModule } from './orders/orders.module.js';
 import { REDIS_CLIENT, RedisModule } from './redis/redis.module.js';
 
-/** The token service: the idempotency module on the app's Redis, the demo orders and page, health. */
+/** The token service: the idempotency module on the app's Redis, the demo orders and page, health, metrics, logs. */
 @Module({})
 export class AppModule {
-  static forRoot(config: AppConfig): DynamicModule {
+  /** `logDestination`: where request logs go instead of stdout (tests read them). */
+  static forRoot(config: AppConfig, logDestination?: DestinationStream): DynamicModule {
     return {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
+        LoggingModule.forRoot(config, logDestination),
         RedisModule,
         IdempotencyModule.forRootAsync({
           inject: [APP_CONFIG, REDIS_CLIENT],
@@ -37,6 +42,7 @@ export class AppModule {
         }),
         OrdersModule,
         HealthModule,
+        MetricsModule,
       ],
       controllers: [DemoController],
       providers: [{ provide: APP_GUARD, useClass: ApiKeyGuard }],

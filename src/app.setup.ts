@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { ProblemDetailsFilter } from './idempotency/index.js';
+import { ROUTE_PATH } from './logging/logging.module.js';
 import { setupOpenApi } from './openapi.js';
 
 /** SPEC.md's body limit; both adapters must refuse a larger body before any guard runs. */
@@ -16,6 +17,8 @@ export interface CreateAppOptions {
   /** What Fastify's `trustProxy` takes; `false`: clients are known by their socket address. */
   trustProxy?: boolean | number | string[];
   logger?: LoggerService | LogLevel[] | false;
+  /** Hold start-up logs until the app's own logger is set (`app.useLogger`). */
+  bufferLogs?: boolean;
 }
 
 /**
@@ -23,12 +26,17 @@ export interface CreateAppOptions {
  * app here, so none of them sets it up differently.
  */
 export async function createApp(rootModule: Type | DynamicModule, options: CreateAppOptions = {}): Promise<INestApplication> {
-  const { adapter = 'fastify', trustProxy = false, logger } = options;
-  const loggerOption = logger === undefined ? {} : { logger };
+  const { adapter = 'fastify', trustProxy = false, logger, bufferLogs } = options;
+  const loggerOption = { bufferLogs, ...(logger === undefined ? {} : { logger }) };
   let app: INestApplication;
   if (adapter === 'fastify') {
     // Fastify takes a hop count at run time (lib/request.js) though its types omit it.
     const fastify = new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES, trustProxy: trustProxy as boolean | string[] });
+    // The request log names the route; Fastify knows it from onRequest on, on its own request object.
+    fastify.getInstance().addHook('onRequest', (request, _reply, done) => {
+      (request.raw as { [ROUTE_PATH]?: string })[ROUTE_PATH] = request.routeOptions.url;
+      done();
+    });
     app = await NestFactory.create(rootModule, fastify, loggerOption);
   } else {
     // Express' own JSON parser defaults to 100 KiB: replace it with one at the same limit as Fastify's.
@@ -41,9 +49,11 @@ export async function createApp(rootModule: Type | DynamicModule, options: Creat
   return app;
 }
 
-/** Everything an app needs beyond its modules: problem details for every error, docs, shutdown hooks. */
+/**
+ * Everything an app needs beyond its modules: problem details for every error, and the docs.
+ * Signals are `main.ts`'s business: it must exit 0 after a graceful SIGTERM.
+ */
 export function configureApp(app: INestApplication): void {
   app.useGlobalFilters(app.get(ProblemDetailsFilter));
   setupOpenApi(app);
-  app.enableShutdownHooks();
 }

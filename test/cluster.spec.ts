@@ -40,4 +40,13 @@ describe('the service on Redis Cluster', () => {
     }
     expect(instances.reduce((sum, { app }) => sum + app.get(OrdersService).count, 0)).toBe(KEYS.length);
   });
+
+  it('reports 503 on /health within 5 s once the Cluster is down', async () => {
+    await cluster.stop();
+    const started = Date.now();
+    const response = await request(instances[0].url).get('/health').timeout(6000);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(response.status).toBe(503);
+    expect(response.body).toMatchObject({ code: 'STORE_UNAVAILABLE', checks: { redis: { status: 'down' } } });
+  });
 });

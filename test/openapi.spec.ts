@@ -15,7 +15,7 @@ describe('the OpenAPI document', () => {
   let document: OpenAPIObject;
 
   beforeAll(async () => {
-    service = await startModule(AppModule.forRoot(loadConfig({})));
+    service = await startModule(AppModule.forRoot(loadConfig({ LOG_LEVEL: 'silent' })));
     document = buildOpenApiDocument(service.app);
   });
   afterAll(async () => {

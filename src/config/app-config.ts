@@ -21,7 +21,12 @@ export interface AppConfig {
   apiKeys: Map<string, string>;
   /** What Fastify's `trustProxy` takes; `false`: the socket's address is the client's. */
   trustProxy: boolean | number | string[];
+  /** pino level: fatal, error, warn, info, debug, trace or silent. */
+  logLevel: LogLevel;
 }
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -74,6 +79,10 @@ const schema = z
     TRUST_PROXY: optionalText.refine(
       (value) => value === undefined || /^(true|false|[0-9]+|[0-9A-Fa-f.:/]+(,[0-9A-Fa-f.:/]+)*)$/.test(value.replaceAll(' ', '')),
       'must be true, false, a hop count, or comma-separated addresses/CIDRs',
+    ),
+    LOG_LEVEL: optionalText.refine(
+      (level) => level === undefined || (LOG_LEVELS as readonly string[]).includes(level),
+      `must be one of ${LOG_LEVELS.join(', ')}`,
     ),
   })
   .superRefine((env, ctx) => {
@@ -129,6 +138,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       }),
     ),
     trustProxy: parseTrustProxy(e.TRUST_PROXY),
+    logLevel: (e.LOG_LEVEL ?? 'info') as LogLevel,
   };
 }
 

@@ -1,22 +1,34 @@
 import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
-import { InjectTokenStore, type TokenStore } from '../idempotency/index.js';
-import { ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { HealthCheck, type HealthCheckResult, HealthCheckService } from '@nestjs/terminus';
 import { Public } from '../auth/public.decorator.js';
+import { ApiProblemResponse, ProblemException } from '../idempotency/index.js';
+import { RedisHealthIndicator } from '../redis/redis.health.js';
 
 /** Readiness for scripts and orchestrators: 200 when the token store answers, 503 when not. */
 @ApiTags('health')
 @Controller('health')
 @Public()
 export class HealthController {
-  constructor(@InjectTokenStore() private readonly store: TokenStore) {}
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly redis: RedisHealthIndicator,
+  ) {}
 
   @Get()
-  async check(): Promise<{ status: 'ok' }> {
+  @HealthCheck({ swaggerDocumentation: false })
+  @ApiOkResponse({ description: 'Ready', schema: { type: 'object', properties: { status: { type: 'string', enum: ['ok'] } } } })
+  @ApiProblemResponse(503, 'Redis does not answer', ['STORE_UNAVAILABLE'], ['Retry-After'])
+  async check(): Promise<HealthCheckResult> {
     try {
-      await this.store.ping();
-    } catch {
-      throw new ServiceUnavailableException('The token store does not answer.');
+      return await this.health.check([() => this.redis.check('redis')]);
+    } catch (error) {
+      if (!(error instanceof ServiceUnavailableException)) throw error;
+      throw new ProblemException({
+        status: 503, code: 'STORE_UNAVAILABLE', title: 'Not ready', retryAfterSeconds: 2,
+        detail: 'Redis does not answer; tokens can be neither issued nor used.',
+        extensions: { checks: (error.getResponse() as HealthCheckResult).details },
+      });
     }
-    return { status: 'ok' };
   }
 }

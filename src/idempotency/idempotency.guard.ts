@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { callerOf } from './caller.js';
 import { fingerprintOf } from './fingerprint.js';
 import { IDEMPOTENCY_SETTINGS, IDEMPOTENT_METADATA, TOKEN_CONSUMED_HEADER, TOKEN_HEADER, TOKEN_STORE } from './idempotency.constants.js';
+import { IdempotencyMetrics } from './idempotency.metrics.js';
 import type { IdempotencySettings } from './idempotency.settings.js';
 import type { IdempotentOptions } from './interfaces/idempotent-options.interface.js';
 import type { TokenRef, TokenStore } from './interfaces/token-store.interface.js';
@@ -36,6 +37,7 @@ export class IdempotencyGuard implements CanActivate {
     private readonly adapterHost: HttpAdapterHost,
     private readonly codec: TokenCodec,
     private readonly recorder: OutcomeRecorder,
+    private readonly metrics: IdempotencyMetrics,
     @Inject(TOKEN_STORE) private readonly store: TokenStore,
     @Inject(IDEMPOTENCY_SETTINGS) private readonly settings: IdempotencySettings,
   ) {}
@@ -50,7 +52,7 @@ export class IdempotencyGuard implements CanActivate {
     if (!options || request[CHECKED]) return true;
     request[CHECKED] = true;
 
-    const ref = this.verifiedToken(request.headers[TOKEN_HEADER]);
+    const ref = this.verifiedToken(request);
     const caller = callerOf(request, this.settings.resolveSubject);
     const owner = randomBytes(12).toString('base64url');
     const result = await this.store.consume({
@@ -62,31 +64,46 @@ export class IdempotencyGuard implements CanActivate {
       leaseMs: this.settings.inProgressTtlSeconds * 1000,
       keepMs: this.settings.resultTtlSeconds * 1000,
     });
-    if (result.state === 'unknown') throw tokenUnknown();
+    if (result.state === 'unknown') {
+      this.metrics.tokenPresented(request, 'unknown');
+      throw tokenUnknown();
+    }
 
     this.adapterHost.httpAdapter.setHeader(context.switchToHttp().getResponse(), TOKEN_CONSUMED_HEADER, 'true');
     switch (result.state) {
       case 'first':
+        this.metrics.tokenPresented(request, 'first_use');
         this.recorder.claim(request, { ref, owner, replay: options.replay });
         return true;
       case 'mismatch':
+        this.metrics.tokenPresented(request, 'mismatch');
         throw payloadMismatch();
       case 'in_progress':
+        this.metrics.tokenPresented(request, 'in_progress');
         throw requestInProgress(1);
       case 'used':
+        this.metrics.tokenPresented(request, 'used');
         throw tokenUsed();
       case 'done': {
         const stored = decodeOutcome(result.outcome);
-        if (options.replay && stored.body !== undefined) throw new ReplayException(stored);
+        if (options.replay && stored.body !== undefined) {
+          this.metrics.tokenPresented(request, 'replay');
+          throw new ReplayException(stored);
+        }
+        this.metrics.tokenPresented(request, 'used');
         throw tokenUsed();
       }
     }
   }
 
-  private verifiedToken(header: string | string[] | undefined): TokenRef {
+  private verifiedToken(request: HttpRequest): TokenRef {
+    const header = request.headers[TOKEN_HEADER];
     if (header === undefined || header === '') throw tokenMissing();
     const ref = typeof header === 'string' ? this.codec.verify(header) : undefined;
-    if (!ref) throw tokenInvalid();
+    if (!ref) {
+      this.metrics.tokenPresented(request, 'invalid');
+      throw tokenInvalid();
+    }
     return ref;
   }
 

@@ -1,6 +1,7 @@
 import { Logger, Module } from '@nestjs/common';
 import { IdempotencyGuard } from './idempotency.guard.js';
 import { IdempotencyInterceptor } from './idempotency.interceptor.js';
+import { IdempotencyMetrics } from './idempotency.metrics.js';
 import { IDEMPOTENCY_SETTINGS, TOKEN_STORE } from './idempotency.constants.js';
 import { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } from './idempotency.module-definition.js';
 import { type IdempotencySettings, resolveSettings } from './idempotency.settings.js';
@@ -8,6 +9,7 @@ import type { IdempotencyModuleOptions } from './interfaces/idempotency-module-o
 import type { TokenStore } from './interfaces/token-store.interface.js';
 import { OutcomeRecorder } from './outcome.recorder.js';
 import { ProblemDetailsFilter } from './problems/problem-details.filter.js';
+import { InstrumentedTokenStore } from './stores/instrumented-token.store.js';
 import { MemoryTokenStore } from './stores/memory-token.store.js';
 import { RedisTokenStore } from './stores/redis-token.store.js';
 import { TokenCodec } from './tokens/token-codec.js';
@@ -33,10 +35,12 @@ function createStore(options: IdempotencyModuleOptions, settings: IdempotencySet
 @Module({
   providers: [
     { provide: IDEMPOTENCY_SETTINGS, inject: [MODULE_OPTIONS_TOKEN], useFactory: resolveSettings },
+    IdempotencyMetrics,
     {
       provide: TOKEN_STORE,
-      inject: [MODULE_OPTIONS_TOKEN, IDEMPOTENCY_SETTINGS],
-      useFactory: createStore,
+      inject: [MODULE_OPTIONS_TOKEN, IDEMPOTENCY_SETTINGS, IdempotencyMetrics],
+      useFactory: (options: IdempotencyModuleOptions, settings: IdempotencySettings, metrics: IdempotencyMetrics) =>
+        new InstrumentedTokenStore(createStore(options, settings), metrics),
     },
     { provide: TokenCodec, inject: [IDEMPOTENCY_SETTINGS], useFactory: (settings: IdempotencySettings) => new TokenCodec(settings.secret) },
     TokensService,
@@ -46,7 +50,7 @@ function createStore(options: IdempotencyModuleOptions, settings: IdempotencySet
     ProblemDetailsFilter,
   ],
   exports: [
-    IDEMPOTENCY_SETTINGS, TOKEN_STORE, TokenCodec, TokensService, OutcomeRecorder,
+    IDEMPOTENCY_SETTINGS, TOKEN_STORE, IdempotencyMetrics, TokenCodec, TokensService, OutcomeRecorder,
     IdempotencyGuard, IdempotencyInterceptor, ProblemDetailsFilter,
   ],
 })

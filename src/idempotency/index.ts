@@ -2,6 +2,7 @@
 export { Idempotent, InjectTokenStore } from './decorators/index.js';
 export { IdempotencyGuard } from './idempotency.guard.js';
 export { IdempotencyInterceptor } from './idempotency.interceptor.js';
+export { IdempotencyMetrics, idempotencyOutcomeOf, type ConsumeOutcome } from './idempotency.metrics.js';
 export { IdempotencyModule } from './idempotency.module.js';
 export type { IdempotencyModuleExtras } from './idempotency.module-definition.js';
 export { TOKEN_CONSUMED_HEADER, TOKEN_HEADER, REPLAYED_HEADER, TOKEN_STORE } from './idempotency.constants.js';

@@ -18,7 +18,18 @@ const READY_WAIT_MS = 5_000;
 export class RedisModule implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('Redis');
 
-  constructor(@Inject(REDIS_CLIENT) private readonly client: Redis | Cluster | undefined) {}
+  constructor(@Inject(REDIS_CLIENT) private readonly client: Redis | Cluster | undefined) {
+    // Without a listener ioredis prints every failed reconnect; log each outage once instead.
+    let down = false;
+    client?.on('error', (error: Error) => {
+      if (!down) this.logger.error(`Redis unreachable (${error.message}); answering 503 until it is back`);
+      down = true;
+    });
+    client?.on('ready', () => {
+      if (down) this.logger.log('Redis connection restored');
+      down = false;
+    });
+  }
 
   /** Starts anyway when Redis is down: requests get 503 and health says so until it is back. */
   async onModuleInit(): Promise<void> {

@@ -1,5 +1,6 @@
 import type { DynamicModule, INestApplication, LoggerService } from '@nestjs/common';
 import request from 'supertest';
+import type { DestinationStream } from 'pino';
 import { AppModule } from '../../src/app.module.js';
 import { type AdapterKind, createApp } from '../../src/app.setup.js';
 import { loadConfig } from '../../src/config/app-config.js';
@@ -18,8 +19,10 @@ export interface RunningApp {
 
 export interface StartOptions {
   adapter?: AdapterKind;
-  /** Receives every log line; default: silent. */
+  /** Receives every Nest log line; default: silent. */
   logger?: LoggerService;
+  /** Receives the service's JSON log lines (set LOG_LEVEL too); default: none. */
+  logDestination?: DestinationStream;
 }
 
 /** Starts any root module on a free loopback port, set up exactly as `main.ts` sets up the service. */
@@ -31,12 +34,13 @@ export async function startModule(rootModule: DynamicModule, options: StartOptio
 }
 
 /**
- * Starts the service itself with this environment (SPEC.md's variables) on top of a test secret
- * and limits high enough to stay out of the way of tests that are not about the limiter.
+ * Starts the service itself with this environment (SPEC.md's variables) on top of a test secret,
+ * silent request logs, and limits high enough to stay out of the way of tests that are not
+ * about the limiter.
  */
 export async function startService(env: Record<string, string>, options: StartOptions = {}): Promise<RunningApp> {
-  const config = loadConfig({ TOKEN_SECRET: TEST_SECRET, TOKEN_RATE_LIMIT: '100000', TOKEN_MAX_OUTSTANDING: '100000', ...env });
-  return startModule(AppModule.forRoot(config), { ...options, trustProxy: config.trustProxy });
+  const config = loadConfig({ TOKEN_SECRET: TEST_SECRET, TOKEN_RATE_LIMIT: '100000', TOKEN_MAX_OUTSTANDING: '100000', LOG_LEVEL: 'silent', ...env });
+  return startModule(AppModule.forRoot(config, options.logDestination), { ...options, trustProxy: config.trustProxy });
 }
 
 export interface TokenOptions {

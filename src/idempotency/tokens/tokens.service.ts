@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { IDEMPOTENCY_SETTINGS, TOKEN_STORE } from '../idempotency.constants.js';
+import { IdempotencyMetrics } from '../idempotency.metrics.js';
 import type { IdempotencySettings } from '../idempotency.settings.js';
 import type { Caller } from '../interfaces/caller.interface.js';
 import type { TokenStore } from '../interfaces/token-store.interface.js';
@@ -19,6 +20,7 @@ export interface Issuance {
 export class TokensService {
   constructor(
     private readonly codec: TokenCodec,
+    private readonly metrics: IdempotencyMetrics,
     @Inject(TOKEN_STORE) private readonly store: TokenStore,
     @Inject(IDEMPOTENCY_SETTINGS) private readonly settings: IdempotencySettings,
   ) {}
@@ -34,8 +36,11 @@ export class TokensService {
     const headers = rateLimitHeaders(policy, result);
     if (!result.granted) {
       const refuse = result.refusal === 'rate' ? tokenRateLimited : tokenQuotaExceeded;
-      throw refuse(retryAfterSeconds(result.retryAfterMs), headers);
+      const problem = refuse(retryAfterSeconds(result.retryAfterMs), headers);
+      this.metrics.issueRefused(problem.problem.code);
+      throw problem;
     }
+    this.metrics.tokenIssued();
     const issued = { token, scope: scope ?? null, expiresAt: new Date(Date.now() + ttlSeconds * 1000).toISOString(), expiresIn: ttlSeconds };
     return { issued, headers };
   }

@@ -1,0 +1,26 @@
+import type { IdempotencyMetrics } from '../idempotency.metrics.js';
+import type { ConsumeCommand, ConsumeResult, IssueCommand, IssueResult, TokenRef, TokenStore } from '../interfaces/token-store.interface.js';
+
+/** Any {@link TokenStore}, with each call's latency in `idempotency_store_duration_seconds`. */
+export class InstrumentedTokenStore implements TokenStore {
+  constructor(
+    private readonly store: TokenStore,
+    private readonly metrics: IdempotencyMetrics,
+  ) {}
+
+  issue(command: IssueCommand): Promise<IssueResult> {
+    return this.metrics.timeStore('issue', () => this.store.issue(command));
+  }
+
+  consume(command: ConsumeCommand): Promise<ConsumeResult> {
+    return this.metrics.timeStore('consume', () => this.store.consume(command));
+  }
+
+  recordOutcome(ref: TokenRef, owner: string, outcome: string, keepMs: number): Promise<boolean> {
+    return this.metrics.timeStore('record_outcome', () => this.store.recordOutcome(ref, owner, outcome, keepMs));
+  }
+
+  ping(): Promise<void> {
+    return this.metrics.timeStore('ping', () => this.store.ping());
+  }
+}

@@ -1,0 +1,25 @@
+import { Controller, Get, Header } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { Public } from '../auth/public.decorator.js';
+import { IdempotencyMetrics } from '../idempotency/index.js';
+
+/** Prometheus text: the idempotency module's metrics and this process's. */
+@ApiExcludeController()
+@Public()
+@Controller('metrics')
+export class MetricsController {
+  private readonly registry: Registry;
+
+  constructor(idempotency: IdempotencyMetrics) {
+    const processMetrics = new Registry();
+    collectDefaultMetrics({ register: processMetrics });
+    this.registry = Registry.merge([processMetrics, idempotency.registry]);
+  }
+
+  @Get()
+  @Header('Content-Type', Registry.PROMETHEUS_CONTENT_TYPE)
+  metrics(): Promise<string> {
+    return this.registry.metrics();
+  }
+}
