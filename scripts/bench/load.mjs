@@ -4,7 +4,7 @@
  * run.mjs starts it as its own process, so its CPU is never the server's.
  *
  *   node scripts/bench/load.mjs --url http://127.0.0.1:PORT/orders --tokens FILE \
- *     --connections 50 --duration 10 --body '{"item":"book","quantity":2}'
+ *     --connections 50 --duration 10 --body '{"item":"book","quantity":2}' [--rate REQ_PER_S]
  *
  * Prints autocannon's result as JSON, plus `tokens: { available, taken, exhausted }`.
  * When the tokens run out the run is stopped, and every request after that carries a token no
@@ -21,6 +21,7 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '50' },
     duration: { type: 'string', default: '10' },
     body: { type: 'string', default: '{"item":"book","quantity":2}' },
+    rate: { type: 'string', default: '0' }, // requests/s over all connections; 0: unlimited
   },
 });
 if (!values.url || !values.tokens) {
@@ -58,6 +59,7 @@ instance = autocannon(
     url: `${target.origin}${target.pathname}`,
     connections: Number(values.connections),
     duration: Number(values.duration),
+    ...(Number(values.rate) > 0 ? { overallRate: Number(values.rate) } : {}),
     requests: [
       {
         method: 'POST',

@@ -3,18 +3,20 @@
  * work, on a Redis of its own. See docs/PERFORMANCE.md.
  *
  * Knobs: BENCH_DURATION (s per run, 10), BENCH_ROUNDS (3), BENCH_CONNECTIONS (50),
- * BENCH_MEMORY=0 to skip the memory measurement. Progress goes to stderr, the report (Markdown)
- * to stdout, the raw numbers to scripts/bench/results/latest.json.
+ * BENCH_RATE (req/s for all connections, 0 = flat out), BENCH_MEMORY=0 skips the memory part,
+ * BENCH_LOG_LEVEL sets the servers' LOG_LEVEL (default: the service's own, one line per request).
+ * Progress goes to stderr, the report (Markdown) to stdout, the raw numbers to
+ * scripts/bench/results/latest.json.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { baseUrl, closeAgent, issueTokens, preflight, send, usedToken } from './lib/http.mjs';
 import { measureMemory } from './lib/memory.mjs';
 import {
-  cpuSeconds, freePort, installCleanup, reapedChildrenCpuSeconds, runJsonProcess, startProcess, stopAll, waitFor,
+  assertAlive, cpuSeconds, freePort, installCleanup, reapedChildrenCpuSeconds, runJsonProcess, startProcess, stopAll, waitFor,
 } from './lib/processes.mjs';
 import { redisVersion, scriptCalls, startRedis } from './lib/redis.mjs';
 import { cpuTable, invalidRuns, memoryTable, resultsTable, SCENARIOS, summarize, targetChecks } from './lib/report.mjs';
@@ -24,7 +26,7 @@ const AUTOCANNON_CLI = join(REPO_ROOT, 'node_modules/autocannon/autocannon.js');
 const LOAD_SCRIPT = join(REPO_ROOT, 'scripts/bench/load.mjs');
 /** Outcome writes are fire-and-forget: let the last ones land before reading CPU and Redis counters. */
 const SETTLE_MS = 250;
-/** Token supply for a first-use run: the best rate seen so far × duration × this margin. */
+/** Token supply for a first-use run: the rate expected × duration × this margin (see tokenSupply). */
 const TOKEN_MARGIN = 1.5;
 const MIN_TOKENS = 5_000;
 const MAX_TOKENS = 1_000_000;
@@ -32,25 +34,46 @@ const FALLBACK_RATE = 30_000 / 10; // 30 000 tokens for a 10 s run when nothing 
 
 const log = (message) => console.error(`[bench] ${message}`);
 
-async function startServer(name, args, redisUrl) {
+/**
+ * stdout (the service's one JSON line per request) goes to /dev/null: writing it is part of the
+ * service's cost, keeping it is not. stderr, empty unless something breaks, goes to a file.
+ */
+async function startServer(name, args, redisUrl, logLevel) {
   const port = await freePort();
-  const child = startProcess(name, process.execPath, args, { cwd: REPO_ROOT, env: serverEnv({ port, redisUrl }) });
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const stderrFile = join(RESULTS_DIR, `${name}.stderr.log`);
+  const stderr = openSync(stderrFile, 'w');
+  const child = startProcess(name, process.execPath, args, {
+    cwd: REPO_ROOT, env: serverEnv({ port, redisUrl, logLevel }), stdio: ['ignore', 'ignore', stderr], critical: true,
+  });
+  closeSync(stderr); // the child has its own copy
+  child.benchHint = `; see ${stderrFile}`;
   const base = baseUrl(port);
-  await waitFor(`${name} on ${base}`, async () => (await send(`${base}/health`, { timeoutMs: 1_000 })).status === 200, { timeoutMs: 60_000, child });
+  try {
+    await waitFor(`${name} on ${base}`, async () => (await send(`${base}/health`, { timeoutMs: 1_000 })).status === 200, { timeoutMs: 60_000, child });
+  } catch (error) {
+    throw new Error(`${error.message}${child.benchHint}`);
+  }
   return { name, child, base };
 }
 
 function autocannonCliArgs(options, url, { method = 'GET', headers = {}, body } = {}) {
   const args = [AUTOCANNON_CLI, '-c', String(options.connections), '-d', String(options.durationSeconds), '-j', '-n'];
+  if (options.rate > 0) args.push('-R', String(options.rate));
   if (method !== 'GET') args.push('-m', method);
   for (const [name, value] of Object.entries(headers)) args.push('-H', `${name}=${value}`);
   if (body !== undefined) args.push('-b', body);
   return [...args, url];
 }
 
-/** How many tokens a first-use run may use: the best rate seen so far, with a margin. */
+/**
+ * How many tokens a first-use run may use: the fastest run of either server so far, GET /tokens
+ * included (issuing is usually the faster path, and the two servers can differ twofold), or the
+ * fixed rate; with a margin.
+ */
 function tokenSupply(ctx, options) {
-  const rate = ctx.bestRate > 0 ? ctx.bestRate : FALLBACK_RATE;
+  const seen = Math.max(ctx.rates.issue, ctx.rates['first-use']);
+  const rate = options.rate > 0 ? options.rate : seen > 0 ? seen : FALLBACK_RATE;
   const wanted = Math.ceil(rate * options.durationSeconds * TOKEN_MARGIN) + options.connections * 4;
   return Math.min(MAX_TOKENS, Math.max(MIN_TOKENS, wanted));
 }
@@ -70,6 +93,7 @@ const PREPARE = {
     return [
       LOAD_SCRIPT, '--url', `${server.base}/orders`, '--tokens', file,
       '--connections', String(ctx.options.connections), '--duration', String(ctx.options.durationSeconds), '--body', ORDER_BODY,
+      '--rate', String(ctx.options.rate),
     ];
   },
   async replay(server, ctx) {
@@ -82,6 +106,8 @@ const PREPARE = {
 
 /** One timed run, with the server's, Redis' and the load generator's CPU and Redis' script calls around it. */
 async function measuredRun(scenario, server, round, ctx) {
+  assertAlive(server.child, server.child.benchHint);
+  assertAlive(ctx.redis.child);
   await ctx.redis.admin.flushall(); // every run starts from the same empty Redis
   const args = await PREPARE[scenario](server, ctx);
   const before = {
@@ -95,6 +121,7 @@ async function measuredRun(scenario, server, round, ctx) {
   });
   const loaderCpuSeconds = reapedChildrenCpuSeconds() - before.loader;
   await delay(SETTLE_MS);
+  assertAlive(server.child, server.child.benchHint); // a server that died mid-run has no CPU to read
   const serverCpuSeconds = cpuSeconds(server.child.pid) - before.server;
   const redisCpuSeconds = cpuSeconds(ctx.redis.child.pid) - before.redis;
   const calls = (await scriptCalls(ctx.redis.admin)) - before.calls;
@@ -151,7 +178,9 @@ function report({ meta, summary, runs, memory }) {
     `## Benchmark: service (NestJS + Fastify) vs raw node:http, same Redis work`,
     '',
     `${meta.startedAt} · revision ${meta.revision} · Node ${meta.node} · Redis ${meta.redis} · ${meta.cpus} CPUs · ` +
-      `${options.rounds} round(s) × ${options.durationSeconds} s per run · ${options.connections} connections`,
+      `${options.rounds} round(s) × ${options.durationSeconds} s per run · ${options.connections} connections · ` +
+      (options.rate > 0 ? `fixed rate ${options.rate} req/s` : 'as fast as the server answers') +
+      (options.logLevel ? ` · LOG_LEVEL=${options.logLevel}` : ''),
     '',
     'Medians over valid runs. req/s counts 2xx answers only.',
     '',
@@ -165,13 +194,14 @@ function report({ meta, summary, runs, memory }) {
     '',
     '### Targets',
     '',
-    targetChecks(summary, memory, options.connections),
+    targetChecks(summary, memory, options),
     ...(invalidRuns(runs) ? ['', '### Runs that do not count', '', invalidRuns(runs)] : []),
     '',
   ].join('\n');
 }
 
 async function main() {
+  const startedAt = new Date().toISOString();
   const options = readOptions();
   if (!existsSync(join(REPO_ROOT, 'dist/main.js'))) throw new Error('dist/main.js is missing: run `npm run build` (npm run bench does)');
   const tmp = mkdtempSync(join(tmpdir(), 'idem-bench-'));
@@ -184,14 +214,14 @@ async function main() {
   try {
     redis = await startRedis();
     log(`redis-server ${await redisVersion(redis.admin)} on ${redis.url}`);
-    const service = await startServer('service', ['dist/main.js'], redis.url);
-    const raw = await startServer('raw', ['scripts/bench/raw-server.mjs'], redis.url);
+    const service = await startServer('service', ['dist/main.js'], redis.url, options.logLevel);
+    const raw = await startServer('raw', ['scripts/bench/raw-server.mjs'], redis.url, options.logLevel);
     log(`service on ${service.base} (pid ${service.child.pid}), raw on ${raw.base} (pid ${raw.child.pid})`);
 
     const checks = { service: await preflight(service.base), raw: await preflight(raw.base) };
     log('preflight: both servers issue, place, replay and refuse alike');
 
-    const ctx = { options, redis, tmp, bestRate: 0 };
+    const ctx = { options, redis, tmp, rates: { issue: 0, 'first-use': 0 } };
     const runs = [];
     for (let round = 1; round <= options.rounds; round += 1) {
       const order = round % 2 === 1 ? [service, raw] : [raw, service]; // who goes first alternates
@@ -201,8 +231,8 @@ async function main() {
           const run = await measuredRun(id, server, round, ctx);
           runs.push(run);
           log(describeRun(run));
-          if (id !== 'replay' && run.valid) ctx.bestRate = Math.max(ctx.bestRate, run.requestsPerSecond);
-          if (run.tokens?.exhausted > 0) ctx.bestRate *= 2; // next round brings more
+          if (id in ctx.rates && run.valid) ctx.rates[id] = Math.max(ctx.rates[id], run.requestsPerSecond);
+          if (run.tokens?.exhausted > 0) ctx.rates['first-use'] = 2 * Math.max(ctx.rates['first-use'], ctx.rates.issue, FALLBACK_RATE);
         }
       }
     }
@@ -214,7 +244,7 @@ async function main() {
     }
 
     const meta = {
-      startedAt: new Date().toISOString(), revision: gitRevision(), node: process.version,
+      startedAt, revision: gitRevision(), node: process.version,
       redis: await redisVersion(redis.admin), cpus: cpus().length, options, preflight: checks,
     };
     const summary = summarize(runs);

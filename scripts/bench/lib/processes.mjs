@@ -13,19 +13,31 @@ const children = [];
 
 const alive = (child) => child.exitCode === null && child.signalCode === null;
 
-/** Spawns a tracked child. `stdio: 'ignore'` sends its output to /dev/null. */
-export function startProcess(name, command, args, options = {}) {
+/**
+ * Spawns a tracked child. `stdio: 'ignore'` sends its output to /dev/null. A `critical` child
+ * (Redis, a server) must live until the benchmark stops it: an earlier exit is reported at once
+ * and fails the next {@link assertAlive}.
+ */
+export function startProcess(name, command, args, { critical = false, ...options } = {}) {
   const child = spawn(command, args, { stdio: 'ignore', ...options });
   child.benchName = name;
   child.once('error', (error) => console.error(`[bench] ${name} failed to start: ${error.message}`));
   children.push(child);
-  child.once('exit', () => children.splice(children.indexOf(child), 1));
+  child.once('exit', (code, signal) => {
+    children.splice(children.indexOf(child), 1);
+    if (critical && !child.benchStopping) console.error(`[bench] ${name} (pid ${child.pid}) exited unexpectedly: code ${code}, signal ${signal}`);
+  });
   return child;
+}
+
+export function assertAlive(child, hint = '') {
+  if (!alive(child)) throw new Error(`${child.benchName} (pid ${child.pid}) exited: code ${child.exitCode}, signal ${child.signalCode}${hint}`);
 }
 
 /** SIGTERM, then SIGKILL if it has not exited after `graceMs`. Resolves once it is gone (bounded). */
 export async function stopProcess(child, graceMs = 5_000) {
   if (!alive(child)) return;
+  child.benchStopping = true;
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGTERM');
   if (await Promise.race([exited.then(() => true), delay(graceMs, false)])) return;
@@ -54,7 +66,10 @@ export function installCleanup(onCleanup = async () => {}) {
   process.once('SIGINT', () => void shutdown(130));
   process.once('SIGTERM', () => void shutdown(143));
   process.once('exit', () => {
-    for (const child of children) if (alive(child)) child.kill('SIGKILL');
+    for (const child of children) {
+      child.benchStopping = true;
+      if (alive(child)) child.kill('SIGKILL');
+    }
   });
 }
 

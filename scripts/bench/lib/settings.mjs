@@ -37,8 +37,16 @@ export function readOptions(env = process.env) {
     durationSeconds: wholeNumber(env, 'BENCH_DURATION', 10, { min: 1, max: 600 }),
     rounds: wholeNumber(env, 'BENCH_ROUNDS', 3, { min: 1, max: 50 }),
     connections: wholeNumber(env, 'BENCH_CONNECTIONS', 50, { min: 1, max: 1000 }),
+    /**
+     * Requests per second for all connections together; 0 (default): as fast as the server answers.
+     * A fixed rate below saturation is how latency targets are measured: flat out, the mean
+     * latency of a closed loop is just connections / throughput.
+     */
+    rate: wholeNumber(env, 'BENCH_RATE', 0, { min: 0, max: 1_000_000 }),
     /** `BENCH_MEMORY=0` skips the Redis memory measurement (it takes a few seconds). */
     memory: env.BENCH_MEMORY !== '0',
+    /** The servers' LOG_LEVEL; unset: the service's default (one JSON line per request). */
+    logLevel: env.BENCH_LOG_LEVEL || undefined,
   };
 }
 
@@ -46,8 +54,9 @@ export function readOptions(env = process.env) {
  * The environment of both servers. Built from scratch rather than inherited, so that a
  * developer's exported API_KEYS, TRUST_PROXY or NODE_OPTIONS cannot change what is measured.
  */
-export function serverEnv({ port, redisUrl }) {
+export function serverEnv({ port, redisUrl, logLevel }) {
   return {
+    ...(logLevel === undefined ? {} : { LOG_LEVEL: logLevel }),
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: process.env.HOME ?? '/tmp',
     NODE_ENV: 'production',
