@@ -45,7 +45,8 @@ export class AppModule {
         MetricsModule,
       ],
       controllers: [DemoController],
-      providers: [{ provide: APP_GUARD, useClass: ApiKeyGuard }],
+      // Without API keys every caller is anonymous: no guard to run on every request.
+      providers: config.apiKeys.size > 0 ? [{ provide: APP_GUARD, useClass: ApiKeyGuard }] : [],
     };
   }
 }

@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { ProblemDetailsFilter } from './idempotency/index.js';
-import { ROUTE_PATH } from './logging/logging.module.js';
+import { ROUTE_PATH } from './logging/request-logger.js';
 import { setupOpenApi } from './openapi.js';
 
 /** SPEC.md's body limit; both adapters must refuse a larger body before any guard runs. */

@@ -14,8 +14,8 @@ const BEARER = /^Bearer ([^\s]+)$/;
 
 /**
  * The demo's authentication: `Authorization: Bearer <key>` with keys from `API_KEYS`, putting
- * `{ id: subject }` on `request.user` as Passport would. With no keys configured every caller
- * is anonymous.
+ * `{ id: subject }` on `request.user` as Passport would. Installed only when `API_KEYS` is set;
+ * without keys every caller is anonymous.
  */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
@@ -25,7 +25,6 @@ export class ApiKeyGuard implements CanActivate {
   ) {}
 
   canActivate(context: ExecutionContext): boolean {
-    if (this.config.apiKeys.size === 0) return true;
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_METADATA, [context.getHandler(), context.getClass()])) return true;
     const request = context.switchToHttp().getRequest<AuthRequest>();
     const header = request.headers.authorization;

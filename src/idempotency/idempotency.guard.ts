@@ -1,6 +1,6 @@
 import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { HttpAdapterHost, Reflector } from '@nestjs/core';
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { callerOf } from './caller.js';
 import { fingerprintOf } from './fingerprint.js';
 import { IDEMPOTENCY_SETTINGS, IDEMPOTENT_METADATA, TOKEN_CONSUMED_HEADER, TOKEN_HEADER, TOKEN_STORE } from './idempotency.constants.js';
@@ -54,7 +54,7 @@ export class IdempotencyGuard implements CanActivate {
 
     const ref = this.verifiedToken(request);
     const caller = callerOf(request, this.settings.resolveSubject);
-    const owner = randomBytes(12).toString('base64url');
+    const owner = randomUUID(); // Node keeps a pool of these: no OpenSSL call per request
     const result = await this.store.consume({
       ref,
       owner,
