@@ -25,6 +25,12 @@ const SCRIPTS = {
   idempotencyRecordOutcome: { numberOfKeys: 1, lua: script('record-outcome-1.lua') },
 } as const;
 
+/**
+ * A token's member in the caller's limiter sets: 8 of its 22 id characters (48 bits) are unique
+ * among the few hundred members one caller has, and save 28 bytes of Redis memory per token.
+ */
+const LIMITER_MEMBER_LENGTH = 8;
+
 export interface RedisTokenStoreOptions {
   /** Prepended to every key, before the `{tag}` hash tag. Default `idem:`. */
   keyPrefix?: string;
@@ -51,7 +57,7 @@ export class RedisTokenStore implements TokenStore {
     const [outcome, retryAfterMs, remaining, resetMs] = await this.call(() =>
       this.redis.idempotencyIssueToken(
         this.key(ref, 't', ref.id), this.key(ref, 'g', bucket), this.key(ref, 'h', bucket),
-        binding, ttlMs, ref.id, rateLimit, windowMs, maxOutstanding,
+        binding, ttlMs, ref.id.slice(0, LIMITER_MEMBER_LENGTH), rateLimit, windowMs, maxOutstanding,
       ),
     );
     if (outcome === 'granted') return { granted: true, remaining, resetMs };
@@ -64,7 +70,7 @@ export class RedisTokenStore implements TokenStore {
     const [state, detail] = await this.call(() =>
       this.redis.idempotencyConsumeToken(
         this.key(ref, 't', ref.id), this.key(ref, 'r', ref.id), this.key(ref, 'h', bucket),
-        binding, fingerprint, owner, leaseMs, keepMs, ref.id,
+        binding, fingerprint, owner, leaseMs, keepMs, ref.id.slice(0, LIMITER_MEMBER_LENGTH),
       ),
     );
     switch (state) {

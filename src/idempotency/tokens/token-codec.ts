@@ -30,8 +30,8 @@ function randomId(bytes: number): string {
  *
  * - The **tag** groups one caller's keys in one Redis Cluster slot (the limiter's keys join
  *   them), and is carried in the token so that any instance finds the key without a lookup.
- * - The **binding** is what a consume must present: the subject's digest (empty for anonymous
- *   callers, whose tokens are unbound) and the scope.
+ * - The **binding** is what a consume must present: a digest of the subject (none for
+ *   anonymous callers, whose tokens are unbound) and the scope.
  * Subjects and addresses reach Redis only as keyed digests, never in clear.
  */
 export class TokenCodec {
@@ -61,9 +61,15 @@ export class TokenCodec {
     return this.digest('tag', caller.subject === undefined ? `a:${caller.address}` : `s:${caller.subject}`);
   }
 
+  /**
+   * What a consume must present: a keyed digest of the subject (none for anonymous callers,
+   * whose tokens any anonymous caller may use) and the scope. A digest, not the text, keeps the
+   * stored value at 12 bytes whatever the subject and scope (Redis memory per token).
+   * Unambiguous: a scope never contains `|`.
+   */
   bindingOf(caller: Caller, scope: string | undefined): string {
-    const subject = caller.subject === undefined ? '' : this.digest('subject', caller.subject);
-    return `${subject}|${scope ?? ''}`;
+    const subject = caller.subject === undefined ? 'a' : `s:${caller.subject}`;
+    return this.digest('binding', `${subject}|${scope ?? ''}`);
   }
 
   private sign(ref: TokenRef): string {

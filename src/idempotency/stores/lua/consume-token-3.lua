@@ -12,7 +12,7 @@
     ARGV[3] owner             random id of this request
     ARGV[4] lease             milliseconds the first request counts as in progress
     ARGV[5] keep              milliseconds the marker is kept
-    ARGV[6] id                the token id, its member in the held set
+    ARGV[6] member            the token's member in the held set (a prefix of its id)
 
   Output:
     {'first'} | {'unknown'} | {'mismatch'} | {'in_progress'} | {'used'} | {'done', outcome}

@@ -4,11 +4,11 @@
 
   Input:
     KEYS[1] token key         {tag}:t:<id>
-    KEYS[2] grants key        {tag}:g:<bucket>   zset: token id -> grant time (ms)
-    KEYS[3] held key          {tag}:h:<bucket>   zset: token id -> expiry time (ms)
+    KEYS[2] grants key        {tag}:g:<bucket>   zset: member -> grant time (ms)
+    KEYS[3] held key          {tag}:h:<bucket>   zset: member -> expiry time (ms)
     ARGV[1] binding           subject digest and scope the token is bound to
     ARGV[2] ttl               milliseconds the unused token lives
-    ARGV[3] id                the token id
+    ARGV[3] member            the token's member in the limiter sets (a prefix of its id)
     ARGV[4] rate limit        grants allowed in any window
     ARGV[5] window            milliseconds
     ARGV[6] max outstanding   unused tokens the caller may hold
