@@ -9,7 +9,7 @@ type Annotated = { [OUTCOME]?: ConsumeOutcome; raw?: Annotated };
 
 /**
  * The outcome of the token a request presented, for request loggers. It is kept on the Node
- * request (Fastify's `request.raw`), which is what pino-http and Express middleware see.
+ * request (Fastify's `request.raw`), which is what request loggers on the HTTP server and Express middleware see.
  */
 export function idempotencyOutcomeOf(request: object): ConsumeOutcome | undefined {
   return (request as Annotated)[OUTCOME] ?? (request as Annotated).raw?.[OUTCOME];
