@@ -38,14 +38,26 @@ describe('Redis round trips', () => {
     await server.stop();
   });
 
-  /** The commands the app sent to Redis while `action` ran, by name. */
+  /** Script calls (EVALSHA and EVAL) Redis executed, from INFO commandstats. */
+  const scriptCalls = async (redis: Redis) =>
+    [...(await redis.info('commandstats')).matchAll(/^cmdstat_(evalsha|eval):calls=(\d+)/gm)].reduce((sum, [, , calls]) => sum + Number(calls), 0);
+
+  /**
+   * The commands the app sent to Redis while `action` ran, by name, from MONITOR; checked
+   * against the script calls INFO commandstats counted in the same time.
+   */
   const measure = async (action: () => Promise<unknown>) => {
     await sleep(50); // let earlier fire-and-forget writes land
+    const stats = (await connectRedis(server)) as Redis;
+    await stats.config('RESETSTAT');
     const watch = await watchCommands(server);
     await action();
     await sleep(100);
     await watch.stop();
-    return watch.sent.map(([name]) => name.toLowerCase());
+    const sent = watch.sent.map(([name]) => name.toLowerCase());
+    expect(await scriptCalls(stats)).toBe(sent.filter((name) => name.startsWith('eval')).length);
+    await stats.quit();
+    return sent;
   };
 
   it('issuing a token is one Redis command', async () => {
