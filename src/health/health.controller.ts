@@ -2,7 +2,7 @@ import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, type HealthCheckResult, HealthCheckService } from '@nestjs/terminus';
 import { Public } from '../auth/public.decorator.js';
-import { ApiProblemResponse, ProblemException } from '../idempotency/index.js';
+import { ApiProblemResponse, storeUnavailable } from '../idempotency/index.js';
 import { RedisHealthIndicator } from '../redis/redis.health.js';
 
 /** Readiness for scripts and orchestrators: 200 when the token store answers, 503 when not. */
@@ -24,11 +24,7 @@ export class HealthController {
       return await this.health.check([() => this.redis.check('redis')]);
     } catch (error) {
       if (!(error instanceof ServiceUnavailableException)) throw error;
-      throw new ProblemException({
-        status: 503, code: 'STORE_UNAVAILABLE', title: 'Not ready', retryAfterSeconds: 2,
-        detail: 'Redis does not answer; tokens can be neither issued nor used.',
-        extensions: { checks: (error.getResponse() as HealthCheckResult).details },
-      });
+      throw storeUnavailable({ checks: (error.getResponse() as HealthCheckResult).details });
     }
   }
 }

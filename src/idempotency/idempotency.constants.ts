@@ -16,3 +16,6 @@ export const IDEMPOTENCY_SETTINGS = Symbol('IdempotencySettings');
 
 /** What a scope may look like, in `GET /tokens?scope=` and in `@Idempotent({ scope })`. */
 export const SCOPE_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/** The media type of every error answer (RFC 9457). */
+export const PROBLEM_JSON = 'application/problem+json';

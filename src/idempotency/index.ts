@@ -12,6 +12,7 @@ export type {
 } from './interfaces/index.js';
 export { ApiProblemResponse } from './openapi/problem-response.decorator.js';
 export { ProblemDetailsFilter } from './problems/problem-details.filter.js';
+export { storeUnavailable } from './problems/idempotency.problems.js';
 export { ProblemException, type ProblemDetails, type ProblemInit } from './problems/problem.exception.js';
 export { MemoryTokenStore } from './stores/memory-token.store.js';
 export { RedisTokenStore, type RedisTokenStoreOptions } from './stores/redis-token.store.js';

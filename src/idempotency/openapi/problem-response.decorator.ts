@@ -1,7 +1,7 @@
 import { ApiResponse } from '@nestjs/swagger';
+import { PROBLEM_JSON } from '../idempotency.constants.js';
 import type { HeaderObject, SchemaObject } from '@nestjs/swagger';
 
-export const PROBLEM_JSON = 'application/problem+json';
 
 /** RFC 9457 problem details whose `code` is one of `codes`. */
 export function problemSchema(codes: readonly string[]): SchemaObject {

@@ -42,9 +42,13 @@ export const payloadMismatch = () =>
     detail: 'This token was used by a request with another method, path or body. Use a fresh token for a new request.',
   });
 
-export const storeUnavailable = (retryAfterSeconds: number) =>
+/** Long enough for a reconnect attempt, short enough that clients come back soon. */
+const STORE_RETRY_AFTER_SECONDS = 2;
+
+/** `extensions`: e.g. the health checks that found the store down. */
+export const storeUnavailable = (extensions?: Record<string, unknown>) =>
   new ProblemException({
-    status: 503, code: 'STORE_UNAVAILABLE', title: 'Token store unavailable', retryAfterSeconds,
+    status: 503, code: 'STORE_UNAVAILABLE', title: 'Token store unavailable', retryAfterSeconds: STORE_RETRY_AFTER_SECONDS, extensions,
     detail: 'The token store cannot be reached; nothing was consumed and nothing ran. Retry after Retry-After seconds.',
   });
 

@@ -1,15 +1,12 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus, Injectable, Logger } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { REPLAYED_HEADER } from '../idempotency.constants.js';
+import { PROBLEM_JSON, REPLAYED_HEADER } from '../idempotency.constants.js';
 import { OutcomeRecorder, type StoredResponse } from '../outcome.recorder.js';
 import { StoreUnavailableError } from '../stores/store-unavailable.error.js';
 import { malformedRequest, payloadTooLarge, storeUnavailable, validationFailed } from './idempotency.problems.js';
 import { ProblemException } from './problem.exception.js';
 import { ReplayException } from './replay.exception.js';
 
-const PROBLEM_JSON = 'application/problem+json';
-/** Long enough for a reconnect attempt, short enough that clients come back soon. */
-const STORE_RETRY_AFTER_SECONDS = 2;
 
 /** What body parsers throw: Fastify errors carry `statusCode` and `code`, Express' body-parser `status` and `type`. */
 interface ParserError {
@@ -58,7 +55,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
   /** The one mapping from anything thrown to a problem; extend it by throwing {@link ProblemException}. */
   protected toProblem(exception: unknown): ProblemException {
     if (exception instanceof ProblemException) return exception;
-    if (exception instanceof StoreUnavailableError) return storeUnavailable(STORE_RETRY_AFTER_SECONDS);
+    if (exception instanceof StoreUnavailableError) return storeUnavailable();
     // Nest hands body-parser errors over as HttpExceptions whose cause is the parser's error.
     const raw = (exception instanceof HttpException ? (exception.cause ?? exception) : exception) as ParserError;
     const status = exception instanceof HttpException ? exception.getStatus() : (raw?.statusCode ?? raw?.status);
