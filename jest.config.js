@@ -1,8 +1,8 @@
-/** Native ESM Jest (see ../shared/TOOLCHAIN.md): ts-jest does not type-check here; `npm run typecheck` does. */
+/** Native ESM Jest (docs/DEVELOPMENT.md): ts-jest does not type-check here; `npm run typecheck` does. */
 export default {
   rootDir: '.',
   testEnvironment: 'node',
-  testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/**/*.spec.ts'],
+  testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/packages/*/src/**/*.spec.ts', '<rootDir>/test/**/*.spec.ts'],
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: {
     '^(\\.{1,2}/.*)\\.js$': '$1',

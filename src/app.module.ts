@@ -7,7 +7,7 @@ import type { AppConfig } from './config/app-config.js';
 import { APP_CONFIG, ConfigModule } from './config/config.module.js';
 import { DemoController } from './demo/demo.controller.js';
 import { HealthModule } from './health/health.module.js';
-import { IdempotencyModule } from './idempotency/index.js';
+import { IdempotencyModule } from '@idempotency-tokens/nestjs';
 import { LoggingModule } from './logging/logging.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { OrdersModule } from './orders/orders.module.js';

@@ -2,7 +2,7 @@ import type { DynamicModule, INestApplication, LoggerService, LogLevel, Type } f
 import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
-import { ProblemDetailsFilter } from './idempotency/index.js';
+import { ProblemDetailsFilter } from '@idempotency-tokens/nestjs';
 import { ROUTE_PATH } from './logging/request-logger.js';
 import { setupOpenApi } from './openapi.js';
 

@@ -1,16 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createIdempotentClient } from '../client/index.js';
+import { withIdempotency } from '@idempotency-tokens/client';
+import { unissuedToken } from '@idempotency-tokens/nestjs/testing';
 import type { Redis } from 'ioredis';
-import { fingerprintOf } from '../src/idempotency/fingerprint.js';
-import { RedisTokenStore } from '../src/idempotency/index.js';
-import { encodeOutcome } from '../src/idempotency/outcome.recorder.js';
-import { TokenCodec } from '../src/idempotency/tokens/token-codec.js';
+import { createClient } from '../client/index.js';
 import { OrdersService } from '../src/orders/orders.service.js';
-import { type RunningApp, startService, TEST_SECRET } from './support/app-harness.js';
+import { Gate, ScenariosModule } from './fixtures/scenarios.module.js';
+import { fetchToken, type RunningApp, startModule, startService, TEST_SECRET } from './support/app-harness.js';
 import { connectRedis } from './support/redis-clients.js';
 import { type RedisServerHandle, startRedis } from './support/redis-harness.js';
 
-/** The generated client and its token layer, against the live service on a real Redis. */
+const ORDER = { item: 'book', quantity: 2 };
+
+/** The service's generated client (`client/`) and the client package's token layer, against live apps on a real Redis. */
 describe('the generated client', () => {
   let server: RedisServerHandle;
   let service: RunningApp;
@@ -25,26 +26,26 @@ describe('the generated client', () => {
     await server.stop();
   });
 
-  /** A client that records every HTTP call it makes. */
-  const client = () =>
-    createIdempotentClient({
-      baseUrl: service.url,
-      headers: { Authorization: 'Bearer key-a' },
-      fetch: (request: Request) => {
-        calls.push(`${request.method} ${new URL(request.url).pathname}`);
-        return fetch(request);
-      },
-    });
+  /** Records every HTTP call; `lose` decides which answers are lost on the way back. */
+  const recordingFetch = (lose: (request: Request, response: Response) => Response | 'lost' = (_, r) => r) =>
+    async (request: Request): Promise<Response> => {
+      calls.push(`${request.method} ${new URL(request.url).pathname}`);
+      const response = await fetch(request);
+      const delivered = lose(request, response);
+      if (delivered === 'lost') throw new TypeError('fetch failed: the connection was reset');
+      return delivered;
+    };
+  const client = (fetchImpl = recordingFetch()) =>
+    createClient({ baseUrl: service.url, headers: { Authorization: 'Bearer key-a' }, fetch: fetchImpl, retryDelayMs: 10 });
   const orders = () => service.app.get(OrdersService).count;
   const newCalls = () => calls.splice(0);
-  const ORDER = { item: 'book', quantity: 2 };
 
   it('fetches a token with the operation scope before an idempotent call, and only then', async () => {
     newCalls();
     const before = orders();
     const { data, response } = await client().POST('/orders', { body: ORDER });
     expect(response.status).toBe(201);
-    expect(data).toMatchObject({ item: 'book', quantity: 2 });
+    expect(data).toMatchObject(ORDER);
     expect(orders() - before).toBe(1);
     expect(newCalls()).toEqual(['GET /tokens', 'POST /orders']);
 
@@ -53,35 +54,28 @@ describe('the generated client', () => {
     expect(newCalls()).toEqual(['GET /health']);
   });
 
-  it('waits Retry-After and resends the same token while the first request is in progress', async () => {
-    const { data: issued } = await client().GET('/tokens', { params: { query: { scope: 'orders.create' } } });
-    const codec = new TokenCodec(TEST_SECRET);
-    const ref = codec.verify(issued!.token)!;
-    // Another instance took this token and is still working on it: consume it as that instance
-    // would, and record its answer 1.5 s later.
-    const redis = (await connectRedis(server)) as Redis;
-    const store = new RedisTokenStore(redis);
-    await store.consume({
-      ref, bucket: '', owner: 'other-instance', leaseMs: 60_000, keepMs: 60_000,
-      binding: codec.bindingOf({ subject: 'alice', address: '' }, 'orders.create'),
-      fingerprint: fingerprintOf('POST', '/orders', ORDER),
+  it.each([
+    ['a network error after the order was placed', () => 'lost' as const],
+    ['a 502 from a gateway after the order was placed', () => new Response('Bad Gateway', { status: 502 })],
+  ])('turns %s into a replay: same token sent again, one order', async (_what, loss) => {
+    let lost = false;
+    const lossy = recordingFetch((request, response) => {
+      if (request.method !== 'POST' || lost) return response;
+      lost = true;
+      return loss();
     });
-    const answer = { id: 'from-the-first-request', ...ORDER, createdAt: new Date().toISOString() };
-    setTimeout(() => void store.recordOutcome(ref, 'other-instance', encodeOutcome({ status: 201, headers: { 'content-type': 'application/json' }, body: JSON.stringify(answer) }), 60_000), 1500);
-
     newCalls();
-    const started = Date.now();
-    const { data, response } = await client().POST('/orders', { params: { header: { 'Idempotency-Token': issued!.token } }, body: ORDER });
+    const before = orders();
+    const { data, response } = await client(lossy).POST('/orders', { body: ORDER });
     expect(response.status).toBe(201);
     expect(response.headers.get('idempotent-replayed')).toBe('true');
-    expect(data).toEqual(answer);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(1500);
-    expect(newCalls()).toEqual(['POST /orders', 'POST /orders', 'POST /orders']);
-    await redis.quit();
-  }, 20_000);
+    expect(data).toMatchObject(ORDER);
+    expect(orders() - before).toBe(1);
+    expect(newCalls()).toEqual(['GET /tokens', 'POST /orders', 'POST /orders']);
+  });
 
   it.each([
-    ['TOKEN_UNKNOWN', () => new TokenCodec(TEST_SECRET).create({ subject: 'alice', address: '' }).token],
+    ['TOKEN_UNKNOWN', () => unissuedToken(TEST_SECRET, { subject: 'alice' })],
     ['TOKEN_INVALID', () => 'not-a-token'],
   ])('fetches a fresh token once on %s and sends again', async (_code, badToken) => {
     newCalls();
@@ -100,8 +94,8 @@ describe('the generated client', () => {
     expect(newCalls()).toEqual(['GET /tokens', 'POST /orders']);
 
     const order = (await client().POST('/orders', { body: ORDER })).data!;
-    const { data: issued } = await client().GET('/tokens');
-    const cancel = () => client().POST('/orders/{id}/cancel', { params: { path: { id: order.id }, header: { 'Idempotency-Token': issued!.token } } });
+    const token = await fetchToken(service.url, { apiKey: 'key-a' });
+    const cancel = () => client().POST('/orders/{id}/cancel', { params: { path: { id: order.id }, header: { 'Idempotency-Token': token } } });
     expect((await cancel()).response.status).toBe(200);
     await new Promise((resolve) => setTimeout(resolve, 50));
     newCalls();
@@ -110,4 +104,51 @@ describe('the generated client', () => {
     expect(copy.error).toMatchObject({ code: 'TOKEN_USED' });
     expect(newCalls()).toEqual([`POST /orders/${order.id}/cancel`]);
   });
+});
+
+describe('the token layer on any app', () => {
+  let server: RedisServerHandle;
+  let redis: Redis;
+  let app: RunningApp;
+
+  beforeAll(async () => {
+    server = await startRedis();
+    redis = (await connectRedis(server)) as Redis;
+    app = await startModule(ScenariosModule.forRoot({ redis }));
+  });
+  afterAll(async () => {
+    app.app.get(Gate).open();
+    await app.close();
+    redis.disconnect();
+    await server.stop();
+  });
+
+  it('waits Retry-After and resends the same token while the first request is in progress', async () => {
+    const token = await fetchToken(app.url);
+    const sent: string[] = [];
+    const layered = withIdempotency({
+      baseUrl: app.url,
+      operations: { 'POST /scenarios/slow': { scope: null, replay: true } },
+      fetch: (request) => {
+        sent.push(request.headers.get('idempotency-token')!);
+        return fetch(request);
+      },
+    });
+    const body = JSON.stringify({ n: 1 });
+    const init = { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-token': token }, body };
+    // The first request, sent by someone else, holds the token until the gate opens in 1.5 s.
+    const first = fetch(`${app.url}/scenarios/slow`, init);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    setTimeout(() => app.app.get(Gate).open(), 1500);
+
+    const started = Date.now();
+    const response = await layered(`${app.url}/scenarios/slow`, init);
+    expect(response.status).toBe(201);
+    expect(response.headers.get('idempotent-replayed')).toBe('true');
+    expect(await response.text()).toBe(await (await first).text());
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1400);
+    expect(sent.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(sent)).toEqual(new Set([token]));
+    expect(app.app.get(Gate).runs).toBe(1);
+  }, 20_000);
 });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
-import { TokenCodec } from '../src/idempotency/tokens/token-codec.js';
+import { unissuedToken } from '@idempotency-tokens/nestjs/testing';
 import { ADAPTERS, fetchToken, type RunningApp, sleep, startService, TEST_SECRET } from './support/app-harness.js';
 import { type RedisServerHandle, startRedis } from './support/redis-harness.js';
 
@@ -74,7 +74,7 @@ describe.each(ADAPTERS)('the handler table on %s', (adapter) => {
   });
 
   it('400 TOKEN_UNKNOWN for a token never issued (validly signed)', async () => {
-    const neverIssued = new TokenCodec(TEST_SECRET).create({ subject: 'alice', address: '127.0.0.1' }).token;
+    const neverIssued = unissuedToken(TEST_SECRET, { subject: 'alice' });
     const response = await postOrder(neverIssued);
     expectProblem(response, 400, 'TOKEN_UNKNOWN');
     expect(response.headers[CONSUMED]).toBeUndefined();

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import type { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
-import { RedisTokenStore } from '../src/idempotency/index.js';
+import { RedisTokenStore } from '@idempotency-tokens/nestjs';
 import { ScenariosModule } from './fixtures/scenarios.module.js';
 import { type RunningApp, sleep, startModule, startService } from './support/app-harness.js';
 import { connectRedis } from './support/redis-clients.js';

@@ -5,7 +5,7 @@ import request from 'supertest';
 import { AppModule } from '../src/app.module.js';
 import { loadConfig } from '../src/config/app-config.js';
 import { buildOpenApiDocument } from '../src/openapi.js';
-import { generateClientFiles } from '../scripts/client-generator.mjs';
+import { generateClient } from '@idempotency-tokens/client/generate';
 import { type RunningApp, startModule } from './support/app-harness.js';
 
 type Operation = Record<string, any>;
@@ -38,9 +38,9 @@ describe('the OpenAPI document', () => {
 
   it('has generated the committed client from openapi.json (refresh it with `npm run client:generate`)', async () => {
     const committed = JSON.parse(readFileSync(new URL('../openapi.json', import.meta.url), 'utf8'));
-    for (const [file, text] of Object.entries(await generateClientFiles(committed))) {
-      if (readFileSync(new URL(`../${file}`, import.meta.url), 'utf8') !== text) {
-        throw new Error(`${file} is out of date: run \`npm run client:generate\` and commit the result.`);
+    for (const [file, text] of Object.entries(await generateClient(committed))) {
+      if (readFileSync(new URL(`../client/${file}`, import.meta.url), 'utf8') !== text) {
+        throw new Error(`client/${file} is out of date: run \`npm run client:generate\` and commit the result.`);
       }
     }
   });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Writable } from 'node:stream';
 import request from 'supertest';
-import { TokenCodec } from '../src/idempotency/tokens/token-codec.js';
+import { unissuedToken } from '@idempotency-tokens/nestjs/testing';
 import { fetchToken, type RunningApp, sleep, startService, TEST_SECRET } from './support/app-harness.js';
 import { type RedisServerHandle, startRedis } from './support/redis-harness.js';
 
@@ -48,7 +48,7 @@ describe('operations: health, metrics and request logs', () => {
     await post(token); // replay
     await post(token, { item: 'b', quantity: 1 }); // mismatch
     await post('garbage'); // invalid
-    await post(new TokenCodec(TEST_SECRET).create({ subject: 'alice', address: '' }).token); // unknown
+    await post(unissuedToken(TEST_SECRET, { subject: 'alice' })); // unknown
     const cancelToken = await fetchToken(service.url, { apiKey: 'key-a' });
     const cancel = () => request(service.url).post('/orders/x/cancel').set(auth).set('Idempotency-Token', cancelToken);
     await cancel();

@@ -1,11 +1,8 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import type { Redis } from 'ioredis';
 import request from 'supertest';
-import { fingerprintOf } from '../src/idempotency/fingerprint.js';
-import { RedisTokenStore } from '../src/idempotency/index.js';
-import { TokenCodec } from '../src/idempotency/tokens/token-codec.js';
 import { Gate, ScenariosModule } from './fixtures/scenarios.module.js';
-import { ADAPTERS, fetchToken, type RunningApp, sleep, startModule, TEST_SECRET } from './support/app-harness.js';
+import { ADAPTERS, fetchToken, type RunningApp, sleep, startModule } from './support/app-harness.js';
 import { connectRedis } from './support/redis-clients.js';
 import { type RedisServerHandle, startRedis } from './support/redis-harness.js';
 
@@ -116,28 +113,29 @@ describe.each(ADAPTERS)('outcomes on %s', (adapter) => {
     },
   );
 
-  it('shows a marker left behind by a dead process as in progress, then TOKEN_USED after the lease', async () => {
-    const token = await fetchToken(app.url);
-    const codec = new TokenCodec(TEST_SECRET);
-    // What a process does before it dies mid-handler: consume, and never record.
-    await new RedisTokenStore(redis).consume({
-      ref: codec.verify(token)!,
-      bucket: '',
-      binding: codec.bindingOf({ subject: undefined, address: '' }, undefined),
-      fingerprint: fingerprintOf('POST', '/scenarios/slow', { n: 1 }),
-      owner: 'a process that died',
-      leaseMs: LEASE_SECONDS * 1000,
-      keepMs: 60_000,
-    });
-    const copy = await post('slow', token);
-    expect(copy.status).toBe(409);
-    expect(copy.body.code).toBe('REQUEST_IN_PROGRESS');
-    await sleep(LEASE_SECONDS * 1000 + 100);
-    const later = await post('slow', token);
-    expect(later.status).toBe(409);
-    expect(later.body.code).toBe('TOKEN_USED');
-    expect(later.headers[CONSUMED]).toBe('true');
-    expect(gate().runs).toBe(0);
+  it('shows a first request stuck in another instance as in progress, then TOKEN_USED after the lease', async () => {
+    // The first request runs on an instance whose handler never finishes (as one that died
+    // mid-handler leaves it: consumed, nothing recorded); the copies reach this instance.
+    const stuck = await startModule(ScenariosModule.forRoot({ redis, inProgressTtlSeconds: LEASE_SECONDS }), { adapter });
+    try {
+      const token = await fetchToken(app.url);
+      const first = request(stuck.url).post('/scenarios/slow').set('Idempotency-Token', token).send({ n: 1 }).then((r) => r);
+      await sleep(100);
+      const copy = await post('slow', token);
+      expect(copy.status).toBe(409);
+      expect(copy.body.code).toBe('REQUEST_IN_PROGRESS');
+      await sleep(LEASE_SECONDS * 1000 + 100);
+      const later = await post('slow', token);
+      expect(later.status).toBe(409);
+      expect(later.body.code).toBe('TOKEN_USED');
+      expect(later.headers[CONSUMED]).toBe('true');
+      expect(stuck.app.get(Gate).runs).toBe(1);
+      expect(gate().runs).toBe(0);
+      stuck.app.get(Gate).open();
+      await first;
+    } finally {
+      await stuck.close();
+    }
   }, 15_000);
 
   it('lets a handler that outlives its lease record its outcome: copies see TOKEN_USED, then the replay', async () => {

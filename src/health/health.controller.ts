@@ -2,7 +2,7 @@ import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, type HealthCheckResult, HealthCheckService } from '@nestjs/terminus';
 import { Public } from '../auth/public.decorator.js';
-import { ApiProblemResponse, storeUnavailable } from '../idempotency/index.js';
+import { ApiProblemResponse, storeUnavailable } from '@idempotency-tokens/nestjs';
 import { RedisHealthIndicator } from '../redis/redis.health.js';
 
 /** Readiness for scripts and orchestrators: 200 when the token store answers, 503 when not. */

@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import { idempotencyOutcomeOf } from '../idempotency/index.js';
+import { idempotencyOutcomeOf } from '@idempotency-tokens/nestjs';
 import { scrubTokens } from './scrub-tokens.js';
 
 /** What the route is called, set by `app.setup.ts` on Fastify; Express puts it on `req.route`. */

@@ -2,7 +2,7 @@ import { Controller, Get, Header } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { Public } from '../auth/public.decorator.js';
-import { IdempotencyMetrics } from '../idempotency/index.js';
+import { IdempotencyMetrics } from '@idempotency-tokens/nestjs';
 
 /** Prometheus text: the idempotency module's metrics and this process's. */
 @ApiExcludeController()
@@ -14,7 +14,8 @@ export class MetricsController {
   constructor(idempotency: IdempotencyMetrics) {
     const processMetrics = new Registry();
     collectDefaultMetrics({ register: processMetrics });
-    this.registry = Registry.merge([processMetrics, idempotency.registry]);
+    // The module fills its registry whenever prom-client is installed, as it is here.
+    this.registry = Registry.merge([processMetrics, idempotency.registry!]);
   }
 
   @Get()

@@ -1,6 +1,6 @@
 import { Body, Controller, HttpCode, Param, Post, Res, UsePipes, ValidationPipe } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ApiProblemResponse, Idempotent } from '../idempotency/index.js';
+import { ApiProblemResponse, Idempotent } from '@idempotency-tokens/nestjs';
 import { CreateOrderDto } from './dto/create-order.dto.js';
 import { Order } from './order.js';
 import { OrdersService } from './orders.service.js';

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { ProblemException } from '../idempotency/index.js';
+import { ProblemException } from '@idempotency-tokens/nestjs';
 import type { CreateOrderDto } from './dto/create-order.dto.js';
 import { Order } from './order.js';
 

@@ -1,0 +1,130 @@
+import { type IdempotentOperations, operationMatcher } from './operations.js';
+
+export interface IdempotencyLayerOptions {
+  /** The operations that need a token: the generated `idempotentOperations`. */
+  operations: IdempotentOperations;
+  /**
+   * The API's base URL, absolute (`https://api.example.com/v1`) or relative to the page
+   * (`/api`, `''` for the page's own origin). Operation paths and `GET /tokens` are under it.
+   */
+  baseUrl?: string;
+  /** Sends one request. Default: the global `fetch`. */
+  fetch?: (request: Request) => Promise<Response>;
+  /** How often to ask again while the first request is in progress. Default 30. */
+  maxInProgressRetries?: number;
+  /** How often to resend after a lost answer (network error, time-out, 502, 503, 504). Default 3. */
+  maxLostAnswerRetries?: number;
+  /** First wait after a lost answer, doubled each time up to 8× (unless `Retry-After` says more). Default 500. */
+  retryDelayMs?: number;
+  /** An attempt with no answer after this long counts as lost. Default 30 000. */
+  timeoutMs?: number;
+}
+
+const TOKEN_HEADER = 'Idempotency-Token';
+const CONSUMED_HEADER = 'Idempotency-Token-Consumed';
+/** Nothing ran for these: one fresh token may be fetched, if no answer consumed the token. */
+const FRESH_TOKEN_CODES = new Set(['TOKEN_UNKNOWN', 'TOKEN_INVALID']);
+/** The answer was lost on the way, or nothing was consumed: the same token may be sent again. */
+const LOST_ANSWER_STATUSES = new Set([502, 503, 504]);
+const MAX_BACKOFF_FACTOR = 8;
+
+/**
+ * Wraps `fetch` so that every operation the OpenAPI document marks with `x-idempotency` follows
+ * the token contract; all other requests pass through untouched. Per call it:
+ * - fetches a token with the operation's scope first, unless the request carries one;
+ * - on a lost answer (network error, time-out, 502/503/504) sends the same request with the
+ *   same token again, after `Retry-After` or a capped backoff, a bounded number of times, so a
+ *   lost answer becomes a replay;
+ * - on `409 REQUEST_IN_PROGRESS` waits `Retry-After` and asks again with the same token;
+ * - on `400 TOKEN_UNKNOWN` / `TOKEN_INVALID` fetches one fresh token and sends again, unless an
+ *   earlier answer to this call said the token was consumed;
+ * - never sends again after any other answer.
+ * Works with anything that calls `fetch`: openapi-fetch, ky, or `fetch` itself.
+ */
+export function withIdempotency(options: IdempotencyLayerOptions): (input: Request | string | URL, init?: RequestInit) => Promise<Response> {
+  const {
+    baseUrl = '', fetch: send = (request) => globalThis.fetch(request), maxInProgressRetries = 30,
+    maxLostAnswerRetries = 3, retryDelayMs = 500, timeoutMs = 30_000,
+  } = options;
+  const operationOf = operationMatcher(options.operations);
+  const base = baseUrl.replace(/\/+$/, '');
+
+  async function fetchToken(original: Request, scope: string | null): Promise<string> {
+    const url = new URL(`${base}/tokens`, original.url);
+    if (scope) url.searchParams.set('scope', scope);
+    const authorization = original.headers.get('authorization');
+    const response = await send(new Request(url, { headers: authorization ? { authorization } : {}, credentials: original.credentials, signal: original.signal }));
+    if (!response.ok) throw new Error(`GET /tokens answered ${response.status}: ${await response.text()}`);
+    return ((await response.json()) as { token: string }).token;
+  }
+
+  /** One attempt: a fresh copy of the request (a body can be read once), aborted after `timeoutMs`. */
+  async function attempt(request: Request, token: string): Promise<Response | undefined> {
+    const copy = new Request(request.clone(), { signal: AbortSignal.any([request.signal, AbortSignal.timeout(timeoutMs)]) });
+    copy.headers.set(TOKEN_HEADER, token);
+    try {
+      return await send(copy);
+    } catch (error) {
+      if (request.signal.aborted) throw error; // the caller gave up: not a lost answer
+      return undefined;
+    }
+  }
+
+  return async (input, init) => {
+    const request = new Request(input, init);
+    const path = new URL(request.url).pathname.slice(new URL(`${base}/`, request.url).pathname.length - 1);
+    const operation = operationOf(request.method, path);
+    if (!operation) return send(request);
+
+    let token = request.headers.get(TOKEN_HEADER) ?? (await fetchToken(request, operation.scope));
+    let consumed = false;
+    let freshTokenFetched = false;
+    let inProgressRetries = 0;
+    let lostAnswerRetries = 0;
+    for (;;) {
+      const response = await attempt(request, token);
+      if (response?.headers.get(CONSUMED_HEADER) === 'true') consumed = true;
+      const code = response && (await problemCode(response));
+      if (!response || LOST_ANSWER_STATUSES.has(response.status)) {
+        if (lostAnswerRetries >= maxLostAnswerRetries) {
+          if (response) return response;
+          throw new Error(`${request.method} ${request.url}: no answer after ${lostAnswerRetries + 1} attempts`);
+        }
+        const backoff = retryDelayMs * Math.min(2 ** lostAnswerRetries, MAX_BACKOFF_FACTOR);
+        lostAnswerRetries++;
+        await sleep(Math.max(backoff, retryAfterMs(response)), request.signal);
+      } else if (code === 'REQUEST_IN_PROGRESS' && inProgressRetries < maxInProgressRetries) {
+        inProgressRetries++;
+        await sleep(retryAfterMs(response), request.signal);
+      } else if (code !== undefined && FRESH_TOKEN_CODES.has(code) && !freshTokenFetched && !consumed) {
+        freshTokenFetched = true;
+        token = await fetchToken(request, operation.scope);
+      } else {
+        return response;
+      }
+    }
+  };
+}
+
+/** The `code` of a problem details answer, read from a clone so the caller can still read the body. */
+async function problemCode(response: Response): Promise<string | undefined> {
+  if (!response.headers.get('content-type')?.startsWith('application/problem+json')) return undefined;
+  const body = (await response.clone().json().catch(() => undefined)) as { code?: unknown } | undefined;
+  return typeof body?.code === 'string' ? body.code : undefined;
+}
+
+/** `Retry-After` in whole seconds (the contract's form), as milliseconds; 1 s when absent. */
+function retryAfterMs(response: Response | undefined): number {
+  const seconds = Number(response?.headers.get('retry-after') ?? '1');
+  return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : 1000;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    }, { once: true });
+  });
+}

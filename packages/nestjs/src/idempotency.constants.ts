@@ -1,0 +1,24 @@
+/** Injection token of the {@link TokenStore} in use; same name as its interface, as in nestjs/throttler. */
+export const TOKEN_STORE = Symbol('TokenStore');
+
+/** Metadata key under which `@Idempotent()` keeps its options on a handler or controller. */
+export const IDEMPOTENT_METADATA = 'idempotency_module:idempotent';
+
+/** The request header that carries a token. Lower case, as Node exposes incoming headers. */
+export const TOKEN_HEADER = 'idempotency-token';
+
+/** Answer headers the module sets. */
+export const TOKEN_CONSUMED_HEADER = 'Idempotency-Token-Consumed';
+export const REPLAYED_HEADER = 'Idempotent-Replayed';
+
+/** Injection token of the validated {@link IdempotencySettings}. */
+export const IDEMPOTENCY_SETTINGS = Symbol('IdempotencySettings');
+
+/** Resolves once `@nestjs/swagger`'s metadata is written for every `@Idempotent()` handler (when it is installed). */
+export const OPENAPI_DECORATIONS = Symbol('idempotency_module:openapi');
+
+/** What a scope may look like, in `GET /tokens?scope=` and in `@Idempotent({ scope })`. */
+export const SCOPE_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/** The media type of every error answer (RFC 9457). */
+export const PROBLEM_JSON = 'application/problem+json';

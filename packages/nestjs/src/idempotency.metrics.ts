@@ -1,0 +1,86 @@
+import type * as PromClient from 'prom-client';
+import { importOptionalPeer } from './optional-peer.js';
+
+/** How a presented token fared: the `outcome` label of `idempotency_tokens_consumed_total`. */
+export type ConsumeOutcome = 'first_use' | 'replay' | 'in_progress' | 'used' | 'unknown' | 'invalid' | 'mismatch';
+
+const OUTCOME = Symbol('idempotency_module:outcome');
+type Annotated = { [OUTCOME]?: ConsumeOutcome; raw?: Annotated };
+
+/**
+ * The outcome of the token a request presented, for request loggers. It is kept on the Node
+ * request (Fastify's `request.raw`), which is what request loggers on the HTTP server and Express middleware see.
+ */
+export function idempotencyOutcomeOf(request: object): ConsumeOutcome | undefined {
+  return (request as Annotated)[OUTCOME] ?? (request as Annotated).raw?.[OUTCOME];
+}
+
+/**
+ * The module's Prometheus metrics, when the app installed `prom-client`; without it every
+ * method only does what the request log needs. They live in a registry of their own so that
+ * several apps (or test instances) in one process never collide; an app exposes it next to its
+ * own, e.g. `Registry.merge([appRegistry, metrics.registry])`.
+ */
+export class IdempotencyMetrics {
+  /** `undefined` when `prom-client` is not installed. */
+  readonly registry?: PromClient.Registry;
+  private readonly issued?: PromClient.Counter;
+  private readonly consumed?: PromClient.Counter<'outcome'>;
+  private readonly refusals?: PromClient.Counter<'code'>;
+  private readonly storeDuration?: PromClient.Histogram<'operation'>;
+
+  /** Loads `prom-client` if the app has it; the module's provider for this class. */
+  static async create(): Promise<IdempotencyMetrics> {
+    return new IdempotencyMetrics(await importOptionalPeer('prom-client', () => import('prom-client')));
+  }
+
+  constructor(prom?: typeof PromClient) {
+    if (!prom) return;
+    const registers = [(this.registry = new prom.Registry())];
+    this.issued = new prom.Counter({ name: 'idempotency_tokens_issued_total', help: 'Tokens issued by GET /tokens', registers });
+    this.consumed = new prom.Counter({
+      name: 'idempotency_tokens_consumed_total',
+      help: 'Tokens presented to @Idempotent() handlers, by outcome',
+      labelNames: ['outcome'] as const,
+      registers,
+    });
+    this.refusals = new prom.Counter({
+      name: 'idempotency_limiter_refusals_total',
+      help: 'GET /tokens requests refused by the limiter, by problem code',
+      labelNames: ['code'] as const,
+      registers,
+    });
+    this.storeDuration = new prom.Histogram({
+      name: 'idempotency_store_duration_seconds',
+      help: 'Token store call latency, by operation',
+      labelNames: ['operation'] as const,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    });
+  }
+
+  tokenIssued(): void {
+    this.issued?.inc();
+  }
+
+  /** Counts how a token fared and notes it on the request for the request log. */
+  tokenPresented(request: object, outcome: ConsumeOutcome): void {
+    this.consumed?.inc({ outcome });
+    ((request as Annotated).raw ?? (request as Annotated))[OUTCOME] = outcome;
+  }
+
+  issueRefused(code: string): void {
+    this.refusals?.inc({ code });
+  }
+
+  /** Times a store call, whether it resolves or rejects. */
+  async timeStore<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    if (!this.storeDuration) return call();
+    const end = this.storeDuration.startTimer({ operation });
+    try {
+      return await call();
+    } finally {
+      end();
+    }
+  }
+}

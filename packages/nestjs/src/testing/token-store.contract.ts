@@ -1,0 +1,206 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import type { ConsumeCommand, ConsumeResult, IssueLimits, IssueResult, TokenRef, TokenStore } from '../interfaces/token-store.interface.js';
+
+/** One check of the contract: run it under any test runner; it rejects when the store breaks the contract. */
+export interface ContractCase {
+  name: string;
+  run: () => Promise<void>;
+}
+
+const LONG = 60_000;
+const UNLIMITED: IssueLimits = { bucket: '', rateLimit: 1_000_000, windowMs: LONG, maxOutstanding: 1_000_000 };
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const newRef = (): TokenRef => ({ tag: randomBytes(9).toString('base64url'), id: randomBytes(16).toString('base64url') });
+
+/** Asserts that every member of `expected` is in `actual` (extra members allowed). */
+function assertIncludes(actual: IssueResult, expected: Partial<Record<string, unknown>>): void {
+  assert.deepEqual(Object.fromEntries(Object.keys(expected).map((key) => [key, (actual as Record<string, unknown>)[key]])), expected);
+}
+
+/**
+ * The {@link TokenStore} contract as a list of checks, built on `node:assert` so that any test
+ * runner can run them (`for (const c of tokenStoreContract(get)) it(c.name, c.run)` in Jest or
+ * Vitest, `test(c.name, c.run)` in `node:test`). `getStore` is called when a check runs, so the
+ * store may be made in a `before` hook. The project runs it against the memory store, a real
+ * Redis and a real Redis Cluster; run it against your own store.
+ */
+export function tokenStoreContract(getStore: () => TokenStore): ContractCase[] {
+  const store = () => getStore();
+
+  async function issued(binding = 'subject|scope', ttlMs = LONG): Promise<TokenRef> {
+    const ref = newRef();
+    assertIncludes(await store().issue({ ref, binding, ttlMs, limits: UNLIMITED }), { granted: true });
+    return ref;
+  }
+  const consume = (ref: TokenRef, overrides: Partial<ConsumeCommand> = {}) =>
+    store().consume({ ref, bucket: '', binding: 'subject|scope', fingerprint: 'fp-1', owner: 'owner-1', leaseMs: LONG, keepMs: LONG, ...overrides });
+  const expectConsume = async (ref: TokenRef, expected: ConsumeResult, overrides: Partial<ConsumeCommand> = {}) =>
+    assert.deepEqual(await consume(ref, overrides), expected);
+  /** Issues for one caller (`tag`) under `limits`; each call is a new token id. */
+  const issueFor = (tag: string, limits: Partial<IssueLimits>, ttlMs = LONG) =>
+    store().issue({ ref: { tag, id: newRef().id }, binding: 'b|', ttlMs, limits: { ...UNLIMITED, ...limits } });
+
+  const cases: Record<string, () => Promise<void>> = {
+    'answers ping': async () => {
+      assert.equal(await store().ping(), undefined);
+    },
+
+    'consumes an issued token once: the first consume is first, a copy finds it in progress': async () => {
+      const ref = await issued();
+      await expectConsume(ref, { state: 'first' });
+      await expectConsume(ref, { state: 'in_progress' }, { owner: 'owner-2' });
+    },
+
+    'does not know a token that was never issued': async () => {
+      await expectConsume(newRef(), { state: 'unknown' });
+    },
+
+    'refuses another binding without burning the token': async () => {
+      const ref = await issued('alice|scope');
+      await expectConsume(ref, { state: 'unknown' }, { binding: 'bob|scope' });
+      await expectConsume(ref, { state: 'unknown' }, { binding: 'alice|other' });
+      await expectConsume(ref, { state: 'first' }, { binding: 'alice|scope' });
+    },
+
+    'tells another binding nothing about a used token': async () => {
+      const ref = await issued('alice|scope');
+      await consume(ref, { binding: 'alice|scope' });
+      await store().recordOutcome(ref, 'owner-1', 'the answer', LONG);
+      await expectConsume(ref, { state: 'unknown' }, { binding: 'bob|scope' });
+    },
+
+    'reports a copy with another fingerprint as a mismatch, before anything else': async () => {
+      const ref = await issued();
+      await consume(ref);
+      await expectConsume(ref, { state: 'mismatch' }, { fingerprint: 'fp-2' });
+      await store().recordOutcome(ref, 'owner-1', 'the answer', LONG);
+      await expectConsume(ref, { state: 'mismatch' }, { fingerprint: 'fp-2' });
+    },
+
+    'hands the recorded outcome to copies': async () => {
+      const ref = await issued();
+      await consume(ref);
+      assert.equal(await store().recordOutcome(ref, 'owner-1', '{"status":201}', LONG), true);
+      await expectConsume(ref, { state: 'done', outcome: '{"status":201}' }, { owner: 'owner-2' });
+    },
+
+    'records an outcome only for the owner, and only once': async () => {
+      const ref = await issued();
+      await consume(ref);
+      assert.equal(await store().recordOutcome(ref, 'owner-2', 'intruder', LONG), false);
+      assert.equal(await store().recordOutcome(ref, 'owner-1', 'first', LONG), true);
+      assert.equal(await store().recordOutcome(ref, 'owner-1', 'second', LONG), false);
+      await expectConsume(ref, { state: 'done', outcome: 'first' });
+    },
+
+    'records nothing for a token that was never consumed': async () => {
+      const ref = await issued();
+      assert.equal(await store().recordOutcome(ref, 'owner-1', 'early', LONG), false);
+      await expectConsume(ref, { state: 'first' });
+    },
+
+    'reports a first request whose lease ran out as used, and still lets its owner record': async () => {
+      const ref = await issued();
+      await consume(ref, { leaseMs: 100 });
+      await sleep(200);
+      await expectConsume(ref, { state: 'used' }, { owner: 'owner-2' });
+      assert.equal(await store().recordOutcome(ref, 'owner-1', 'late', LONG), true);
+      await expectConsume(ref, { state: 'done', outcome: 'late' }, { owner: 'owner-2' });
+    },
+
+    'forgets an unused token after its ttl': async () => {
+      const ref = await issued('subject|scope', 100);
+      await sleep(200);
+      await expectConsume(ref, { state: 'unknown' });
+    },
+
+    'forgets a marker after keepMs, counted again from the outcome': async () => {
+      const ref = await issued();
+      await consume(ref, { keepMs: 150 });
+      await sleep(100);
+      await store().recordOutcome(ref, 'owner-1', 'kept', 300);
+      await sleep(100);
+      await expectConsume(ref, { state: 'done', outcome: 'kept' }, { owner: 'owner-2' });
+      await sleep(300);
+      await expectConsume(ref, { state: 'unknown' }, { owner: 'owner-2' });
+    },
+
+    'refuses to issue a ref twice': async () => {
+      const ref = await issued();
+      await assert.rejects(store().issue({ ref, binding: 'x|', ttlMs: LONG, limits: UNLIMITED }));
+    },
+
+    'lets exactly one of 50 concurrent consumes of one token be first': async () => {
+      const ref = await issued();
+      const results = await Promise.all(Array.from({ length: 50 }, (_, i) => consume(ref, { owner: `owner-${i}` })));
+      assert.equal(results.filter((r) => r.state === 'first').length, 1);
+      assert.equal(results.filter((r) => r.state === 'in_progress').length, 49);
+    },
+
+    'keeps tokens of different callers apart': async () => {
+      const a = await issued();
+      const b = { tag: newRef().tag, id: a.id };
+      await store().issue({ ref: b, binding: 'subject|scope', ttlMs: LONG, limits: UNLIMITED });
+      await expectConsume(a, { state: 'first' });
+      await expectConsume(b, { state: 'first' });
+    },
+
+    'limiter: grants up to the rate limit, reporting what remains, then refuses until the oldest grant leaves': async () => {
+      const tag = newRef().tag;
+      const limits = { rateLimit: 3, windowMs: 1000 };
+      const results: IssueResult[] = [];
+      for (let i = 0; i < 3; i++) results.push(await issueFor(tag, limits));
+      assert.deepEqual(results.map((r) => r.granted && r.remaining), [2, 1, 0]);
+      assert.ok(results[0].resetMs > 900, `resetMs ${results[0].resetMs} should be close to the window`);
+      const refused = await issueFor(tag, limits);
+      assertIncludes(refused, { granted: false, refusal: 'rate', remaining: 0 });
+      assert.ok(!refused.granted && refused.retryAfterMs > 0 && refused.retryAfterMs <= 1000, `retryAfterMs within the window`);
+      await sleep(refused.retryAfterMs + 20);
+      assertIncludes(await issueFor(tag, limits), { granted: true });
+    },
+
+    'limiter: slides: never more than the limit in any window-long interval, refusals not counted': async () => {
+      const tag = newRef().tag;
+      const limits = { rateLimit: 2, windowMs: 600 };
+      assertIncludes(await issueFor(tag, limits), { granted: true });
+      await sleep(300);
+      assertIncludes(await issueFor(tag, limits), { granted: true });
+      assertIncludes(await issueFor(tag, limits), { granted: false, refusal: 'rate' });
+      await sleep(350); // the first grant has left the window, the second has not
+      assertIncludes(await issueFor(tag, limits), { granted: true, remaining: 0 });
+      assertIncludes(await issueFor(tag, limits), { granted: false, refusal: 'rate' });
+    },
+
+    'limiter: refuses past the quota until a token is used or expires': async () => {
+      const tag = newRef().tag;
+      const limits = { maxOutstanding: 2 };
+      const first = { tag, id: newRef().id };
+      await store().issue({ ref: first, binding: 'b|', ttlMs: LONG, limits: { ...UNLIMITED, ...limits } });
+      await issueFor(tag, limits, 300);
+      const refused = await issueFor(tag, limits);
+      assertIncludes(refused, { granted: false, refusal: 'quota' });
+      assert.ok(!refused.granted && refused.retryAfterMs <= 300, 'retryAfterMs: when the soonest held token expires');
+      await expectConsume(first, { state: 'first' }, { binding: 'b|' });
+      assertIncludes(await issueFor(tag, limits), { granted: true });
+      assertIncludes(await issueFor(tag, limits), { granted: false, refusal: 'quota' });
+      await sleep(350); // the 300 ms token expired unused
+      assertIncludes(await issueFor(tag, limits), { granted: true });
+    },
+
+    'limiter: keeps buckets and callers apart': async () => {
+      const tag = newRef().tag;
+      await issueFor(tag, { rateLimit: 1 });
+      assertIncludes(await issueFor(tag, { rateLimit: 1 }), { granted: false });
+      assertIncludes(await issueFor(tag, { rateLimit: 1, bucket: 'payments' }), { granted: true });
+      assertIncludes(await issueFor(newRef().tag, { rateLimit: 1 }), { granted: true });
+    },
+
+    'limiter: grants exactly the limit to 50 concurrent issues': async () => {
+      const tag = newRef().tag;
+      const results = await Promise.all(Array.from({ length: 50 }, () => issueFor(tag, { rateLimit: 10 })));
+      assert.equal(results.filter((r) => r.granted).length, 10);
+    },
+  };
+  return Object.entries(cases).map(([name, run]) => ({ name, run }));
+}

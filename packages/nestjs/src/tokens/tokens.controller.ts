@@ -1,0 +1,50 @@
+import { Controller, Get, Header, Inject, Query, Req, Res, UseFilters } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { callerOf } from '../caller.js';
+import { IDEMPOTENCY_SETTINGS } from '../idempotency.constants.js';
+import type { IdempotencySettings } from '../idempotency.settings.js';
+import { ProblemDetailsFilter } from '../problems/problem-details.filter.js';
+import { parseIssueQuery } from './issue-token.query.js';
+import { OpenApi } from '../openapi/openapi-decorator.js';
+import { ANSWER_HEADERS, ApiProblemResponse } from '../openapi/problem-response.decorator.js';
+import { IssuedToken } from './issued-token.js';
+import { TokensService } from './tokens.service.js';
+
+const RATE_LIMIT_HEADERS = ['RateLimit-Policy', 'RateLimit'] as const;
+
+@OpenApi(({ ApiTags }) => ApiTags('tokens'))
+@Controller('tokens')
+@UseFilters(ProblemDetailsFilter)
+export class TokensController {
+  constructor(
+    private readonly tokens: TokensService,
+    private readonly adapterHost: HttpAdapterHost,
+    @Inject(IDEMPOTENCY_SETTINGS) private readonly settings: IdempotencySettings,
+  ) {}
+
+  /** A cached answer would hand two forms the same token, hence `no-store`. */
+  @Get()
+  @OpenApi(({ ApiOperation }) => ApiOperation({ summary: 'Issue a one-time token', description: 'Fetch one token per form submission, just before it is needed.' }))
+  @OpenApi(({ ApiQuery }) => ApiQuery({ name: 'scope', required: false, description: 'The scope of the handler the token is for', schema: { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,64}$' } }))
+  @OpenApi(({ ApiQuery }) => ApiQuery({ name: 'ttl', required: false, description: "Lifetime in whole seconds, from 1 to the server's maximum; default: the server's default lifetime", schema: { type: 'integer', minimum: 1 } }))
+  @OpenApi(({ ApiOkResponse }) =>
+    ApiOkResponse({
+      type: IssuedToken,
+      headers: { 'Cache-Control': { schema: { type: 'string', enum: ['no-store'] } }, 'RateLimit-Policy': ANSWER_HEADERS['RateLimit-Policy'], RateLimit: ANSWER_HEADERS.RateLimit },
+    }),
+  )
+  @ApiProblemResponse(400, 'A bad scope or ttl', ['VALIDATION_FAILED'])
+  @ApiProblemResponse(429, 'The limiter refused: wait Retry-After seconds', ['TOKEN_RATE_LIMITED', 'TOKEN_QUOTA_EXCEEDED'], ['Retry-After', ...RATE_LIMIT_HEADERS])
+  @ApiProblemResponse(503, 'The token store is unreachable', ['STORE_UNAVAILABLE'], ['Retry-After'])
+  @Header('Cache-Control', 'no-store')
+  async issue(
+    @Query() query: Record<string, unknown>,
+    @Req() request: object,
+    @Res({ passthrough: true }) response: object,
+  ): Promise<IssuedToken> {
+    const { scope, ttlSeconds } = parseIssueQuery(query, this.settings.maxTokenTtlSeconds);
+    const { issued, headers } = await this.tokens.issue(callerOf(request, this.settings.resolveSubject), scope, ttlSeconds);
+    for (const [name, value] of Object.entries(headers)) this.adapterHost.httpAdapter.setHeader(response, name, value);
+    return issued;
+  }
+}
