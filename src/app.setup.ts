@@ -6,7 +6,7 @@ import { ProblemDetailsFilter } from '@idempotency-tokens/nestjs';
 import { ROUTE_PATH } from './logging/request-logger.js';
 import { setupOpenApi } from './openapi.js';
 
-/** SPEC.md's body limit; both adapters must refuse a larger body before any guard runs. */
+/** the contract's body limit; both adapters must refuse a larger body before any guard runs. */
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 
 export type AdapterKind = 'fastify' | 'express';

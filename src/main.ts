@@ -5,7 +5,7 @@ import { AppModule } from './app.module.js';
 import { createApp } from './app.setup.js';
 import { ConfigError, loadConfig } from './config/app-config.js';
 
-/** SPEC.md: in-flight handlers get this long to finish after SIGTERM. */
+/** docs/CONTRACT.md: in-flight handlers get this long to finish after SIGTERM. */
 const SHUTDOWN_GRACE_MS = 10_000;
 
 async function bootstrap(): Promise<void> {

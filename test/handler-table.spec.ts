@@ -5,7 +5,7 @@ import { ADAPTERS, fetchToken, type RunningApp, sleep, startService, TEST_SECRET
 import { type RedisServerHandle, startRedis } from './support/redis-harness.js';
 
 /**
- * SPEC.md's handler table, row by row, through the demo's `POST /orders` and
+ * the contract's handler table, row by row, through the demo's `POST /orders` and
  * `POST /orders/:id/cancel`, on both adapters and a real Redis.
  */
 const ALICE = 'key-a';

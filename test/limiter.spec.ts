@@ -8,7 +8,7 @@ import { type RunningApp, sleep, startModule, startService } from './support/app
 import { connectRedis } from './support/redis-clients.js';
 import { type RedisServerHandle, startRedis } from './support/redis-harness.js';
 
-/** SPEC.md's limiter through `GET /tokens`, on a real Redis. */
+/** the contract's limiter through `GET /tokens`, on a real Redis. */
 describe('the issuance limiter', () => {
   let server: RedisServerHandle;
   let redis: Redis;

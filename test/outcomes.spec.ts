@@ -11,7 +11,7 @@ const REPLAYED = 'idempotent-replayed';
 /** Seconds a first request counts as in progress in these tests. */
 const LEASE_SECONDS = 2;
 
-/** What copies learn about the first request: SPEC.md's handler table rows about copies. */
+/** What copies learn about the first request: the contract's handler table rows about copies. */
 describe.each(ADAPTERS)('outcomes on %s', (adapter) => {
   let server: RedisServerHandle;
   let redis: Redis;

@@ -6,7 +6,7 @@ import { fetchToken, sleep, TEST_SECRET } from './support/app-harness.js';
 import { connectRedis } from './support/redis-clients.js';
 import { getFreePort, type RedisServerHandle, startRedis } from './support/redis-harness.js';
 
-/** SPEC.md: on SIGTERM stop accepting, finish in-flight requests, record outcomes, close Redis, exit 0. */
+/** docs/CONTRACT.md: on SIGTERM stop accepting, finish in-flight requests, record outcomes, close Redis, exit 0. */
 describe('graceful shutdown of the built service', () => {
   let server: RedisServerHandle;
   let redis: Redis;

@@ -20,7 +20,7 @@ function runService(env: Record<string, string>): Promise<{ code: number | null;
   });
 }
 
-/** SPEC.md: a bad configuration stops the process within 20 s, naming the variable. */
+/** docs/CONTRACT.md: a bad configuration stops the process within 20 s, naming the variable. */
 describe('starting the built service (npm run build first)', () => {
   it('has been built', () => {
     expect(existsSync(MAIN)).toBe(true);

@@ -3,7 +3,7 @@ import request from 'supertest';
 import { CapturingLogger, fetchToken, type RunningApp, sleep, startService } from './support/app-harness.js';
 import { type RedisServerHandle, startRedis } from './support/redis-harness.js';
 
-/** SPEC.md, "Store faults": 503 within 5 s while Redis is down, recovery within 10 s, same process. */
+/** docs/CONTRACT.md, "Store faults": 503 within 5 s while Redis is down, recovery within 10 s, same process. */
 describe('Redis outage', () => {
   let server: RedisServerHandle;
   let service: RunningApp;

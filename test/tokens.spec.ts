@@ -3,7 +3,7 @@ import request from 'supertest';
 import { ADAPTERS, fetchToken, type RunningApp, startService } from './support/app-harness.js';
 import { type RedisServerHandle, startRedis } from './support/redis-harness.js';
 
-/** Every `GET /tokens` rule of SPEC.md, for anonymous callers, on both adapters. */
+/** Every `GET /tokens` rule of docs/CONTRACT.md, for anonymous callers, on both adapters. */
 describe.each(ADAPTERS)('GET /tokens on %s', (adapter) => {
   let redis: RedisServerHandle;
   let service: RunningApp;

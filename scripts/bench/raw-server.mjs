@@ -8,21 +8,21 @@
  * Usage (run.mjs starts it): PORT=… REDIS_URL=… TOKEN_SECRET=… node scripts/bench/raw-server.mjs
  * Needs `npm run build` first. Same environment variables as the service (see .env.example).
  */
-import 'reflect-metadata'; // dist/idempotency/index.js declares Nest providers at import; never on the request path
+import 'reflect-metadata'; // the module's dist declares Nest providers at import; never on the request path
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import { ConfigError, loadConfig } from '../../dist/config/app-config.js';
-import { fingerprintOf } from '../../dist/idempotency/fingerprint.js';
-import { REPLAYED_HEADER, RedisTokenStore, StoreUnavailableError, TOKEN_CONSUMED_HEADER, TOKEN_HEADER } from '../../dist/idempotency/index.js';
-import { limiterPolicies, rateLimitHeaders, retryAfterSeconds } from '../../dist/idempotency/limiter/limiter-policy.js';
-import { decodeOutcome, encodeOutcome } from '../../dist/idempotency/outcome.recorder.js';
-import * as problems from '../../dist/idempotency/problems/idempotency.problems.js';
-import { ProblemException } from '../../dist/idempotency/problems/problem.exception.js';
-import { parseIssueQuery } from '../../dist/idempotency/tokens/issue-token.query.js';
-import { TokenCodec } from '../../dist/idempotency/tokens/token-codec.js';
+import { fingerprintOf } from '../../packages/nestjs/dist/fingerprint.js';
+import { REPLAYED_HEADER, RedisTokenStore, StoreUnavailableError, TOKEN_CONSUMED_HEADER, TOKEN_HEADER } from '../../packages/nestjs/dist/index.js';
+import { limiterPolicies, rateLimitHeaders, retryAfterSeconds } from '../../packages/nestjs/dist/limiter/limiter-policy.js';
+import { decodeOutcome, encodeOutcome } from '../../packages/nestjs/dist/outcome.recorder.js';
+import * as problems from '../../packages/nestjs/dist/problems/idempotency.problems.js';
+import { ProblemException } from '../../packages/nestjs/dist/problems/problem.exception.js';
+import { parseIssueQuery } from '../../packages/nestjs/dist/tokens/issue-token.query.js';
+import { TokenCodec } from '../../packages/nestjs/dist/tokens/token-codec.js';
 import { createRedisClient, waitForReady } from '../../dist/redis/redis-client.factory.js';
 
-/** SPEC.md's body limit, as BODY_LIMIT_BYTES in src/app.setup.ts (not imported: that file loads all of Nest). */
+/** the contract's body limit, as BODY_LIMIT_BYTES in src/app.setup.ts (not imported: that file loads all of Nest). */
 const BODY_LIMIT_BYTES = 1024 * 1024;
 /** The module's default (IdempotencySettings.maxStoredResponseBytes); the service does not change it. */
 const MAX_STORED_RESPONSE_BYTES = 65_536;

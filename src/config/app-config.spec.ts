@@ -4,7 +4,7 @@ import { ConfigError, loadConfig } from './app-config.js';
 const SECRET = 's'.repeat(32);
 
 describe('loadConfig', () => {
-  it('gives SPEC.md defaults for an empty environment, with a generated secret', () => {
+  it('gives docs/CONTRACT.md defaults for an empty environment, with a generated secret', () => {
     const config = loadConfig({});
     expect(config).toMatchObject({
       production: false, port: 3000, redisUrl: undefined, redisClusterNodes: undefined,

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 
-/** The service's configuration, read once from the environment at start (SPEC.md, Operations). */
+/** The service's configuration, read once from the environment at start (docs/CONTRACT.md, Operations). */
 export interface AppConfig {
   production: boolean;
   port: number;

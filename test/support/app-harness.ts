@@ -34,7 +34,7 @@ export async function startModule(rootModule: DynamicModule, options: StartOptio
 }
 
 /**
- * Starts the service itself with this environment (SPEC.md's variables) on top of a test secret,
+ * Starts the service itself with this environment (the contract's variables) on top of a test secret,
  * silent request logs, and limits high enough to stay out of the way of tests that are not
  * about the limiter.
  */

@@ -92,10 +92,10 @@ export function withIdempotency(options: IdempotencyLayerOptions): (input: Reque
         }
         const backoff = retryDelayMs * Math.min(2 ** lostAnswerRetries, MAX_BACKOFF_FACTOR);
         lostAnswerRetries++;
-        await sleep(Math.max(backoff, retryAfterMs(response)), request.signal);
+        await sleep(Math.max(backoff, retryAfterMs(response) ?? 0), request.signal);
       } else if (code === 'REQUEST_IN_PROGRESS' && inProgressRetries < maxInProgressRetries) {
         inProgressRetries++;
-        await sleep(retryAfterMs(response), request.signal);
+        await sleep(retryAfterMs(response) ?? 1000, request.signal);
       } else if (code !== undefined && FRESH_TOKEN_CODES.has(code) && !freshTokenFetched && !consumed) {
         freshTokenFetched = true;
         token = await fetchToken(request, operation.scope);
@@ -113,10 +113,10 @@ async function problemCode(response: Response): Promise<string | undefined> {
   return typeof body?.code === 'string' ? body.code : undefined;
 }
 
-/** `Retry-After` in whole seconds (the contract's form), as milliseconds; 1 s when absent. */
-function retryAfterMs(response: Response | undefined): number {
-  const seconds = Number(response?.headers.get('retry-after') ?? '1');
-  return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : 1000;
+/** `Retry-After` in whole seconds (the contract's form) as milliseconds; `undefined` when absent or not a number. */
+function retryAfterMs(response: Response | undefined): number | undefined {
+  const seconds = Number(response?.headers.get('retry-after') ?? NaN);
+  return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : undefined;
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
