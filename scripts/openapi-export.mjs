@@ -10,7 +10,9 @@ import { buildOpenApiDocument } from '../dist/openapi.js';
 
 const OUTPUT = new URL('../openapi.json', import.meta.url);
 
-const app = await createApp(AppModule.forRoot(loadConfig({ LOG_LEVEL: 'silent' })), { logger: false });
+const app = await createApp(AppModule.forRoot(loadConfig({ LOG_LEVEL: 'silent' })), {
+  logger: false,
+});
 writeFileSync(OUTPUT, `${JSON.stringify(buildOpenApiDocument(app), null, 2)}\n`);
 await app.close();
 console.log(`openapi-export: wrote ${OUTPUT.pathname}`);

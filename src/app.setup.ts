@@ -1,4 +1,10 @@
-import type { DynamicModule, INestApplication, LoggerService, LogLevel, Type } from '@nestjs/common';
+import type {
+  DynamicModule,
+  INestApplication,
+  LoggerService,
+  LogLevel,
+  Type,
+} from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
@@ -25,13 +31,19 @@ export interface CreateAppOptions {
  * Makes a configured app on either adapter: `main.ts`, the tests and `scripts/` all start the
  * app here, so none of them sets it up differently.
  */
-export async function createApp(rootModule: Type | DynamicModule, options: CreateAppOptions = {}): Promise<INestApplication> {
+export async function createApp(
+  rootModule: Type | DynamicModule,
+  options: CreateAppOptions = {},
+): Promise<INestApplication> {
   const { adapter = 'fastify', trustProxy = false, logger, bufferLogs } = options;
   const loggerOption = { bufferLogs, ...(logger === undefined ? {} : { logger }) };
   let app: INestApplication;
   if (adapter === 'fastify') {
     // Fastify takes a hop count at run time (lib/request.js) though its types omit it.
-    const fastify = new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES, trustProxy: trustProxy as boolean | string[] });
+    const fastify = new FastifyAdapter({
+      bodyLimit: BODY_LIMIT_BYTES,
+      trustProxy: trustProxy as boolean | string[],
+    });
     // The request log names the route; Fastify knows it from onRequest on, on its own request object.
     fastify.getInstance().addHook('onRequest', (request, _reply, done) => {
       (request.raw as { [ROUTE_PATH]?: string })[ROUTE_PATH] = request.routeOptions.url;
@@ -40,7 +52,11 @@ export async function createApp(rootModule: Type | DynamicModule, options: Creat
     app = await NestFactory.create(rootModule, fastify, loggerOption);
   } else {
     // Express' own JSON parser defaults to 100 KiB: replace it with one at the same limit as Fastify's.
-    const express = await NestFactory.create<NestExpressApplication>(rootModule, new ExpressAdapter(), { ...loggerOption, bodyParser: false });
+    const express = await NestFactory.create<NestExpressApplication>(
+      rootModule,
+      new ExpressAdapter(),
+      { ...loggerOption, bodyParser: false },
+    );
     express.useBodyParser('json', { limit: BODY_LIMIT_BYTES, strict: false }); // any JSON value, as Fastify
     express.set('trust proxy', trustProxy);
     app = express;

@@ -17,18 +17,26 @@ async function bootstrap(): Promise<void> {
     console.error(error.message);
     process.exit(1);
   }
-  const app = await createApp(AppModule.forRoot(config), { adapter: 'fastify', trustProxy: config.trustProxy, bufferLogs: true });
+  const app = await createApp(AppModule.forRoot(config), {
+    adapter: 'fastify',
+    trustProxy: config.trustProxy,
+    bufferLogs: true,
+  });
   app.useLogger(app.get(PinoLogger));
   const logger = new Logger('Main');
   if (config.tokenSecretGenerated) {
-    logger.warn('TOKEN_SECRET is not set: using a random secret for this process; its tokens die with it and other instances reject them.');
+    logger.warn(
+      'TOKEN_SECRET is not set: using a random secret for this process; its tokens die with it and other instances reject them.',
+    );
   }
 
   // Stop accepting, let in-flight requests finish and record their outcomes, close Redis, exit 0.
   // (Nest's own shutdown hooks would re-raise the signal, and the exit code would not be 0.)
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
-      logger.log(`${signal}: shutting down, waiting up to ${SHUTDOWN_GRACE_MS / 1000} s for in-flight requests`);
+      logger.log(
+        `${signal}: shutting down, waiting up to ${SHUTDOWN_GRACE_MS / 1000} s for in-flight requests`,
+      );
       setTimeout(() => {
         logger.error('In-flight requests did not finish in time; exiting anyway');
         process.exit(1);

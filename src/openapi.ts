@@ -14,7 +14,11 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
         'problem details with a stable code; each answer says what to do next.',
     )
     .setVersion('1.0.0')
-    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'An API key from API_KEYS; not needed when the service runs without API_KEYS' })
+    .addBearerAuth({
+      type: 'http',
+      scheme: 'bearer',
+      description: 'An API key from API_KEYS; not needed when the service runs without API_KEYS',
+    })
     .addSecurityRequirements('bearer')
     .build();
   return SwaggerModule.createDocument(app, config);

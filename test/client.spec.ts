@@ -5,7 +5,13 @@ import type { Redis } from 'ioredis';
 import { createClient } from '../client/index.js';
 import { OrdersService } from '../src/orders/orders.service.js';
 import { Gate, ScenariosModule } from './fixtures/scenarios.module.js';
-import { fetchToken, type RunningApp, startModule, startService, TEST_SECRET } from './support/app-harness.js';
+import {
+  fetchToken,
+  type RunningApp,
+  startModule,
+  startService,
+  TEST_SECRET,
+} from './support/app-harness.js';
 import { connectRedis } from './support/redis-clients.js';
 import { type RedisServerHandle, startRedis } from './support/redis-harness.js';
 
@@ -27,7 +33,8 @@ describe('the generated client', () => {
   });
 
   /** Records every HTTP call; `lose` decides which answers are lost on the way back. */
-  const recordingFetch = (lose: (request: Request, response: Response) => Response | 'lost' = (_, r) => r) =>
+  const recordingFetch =
+    (lose: (request: Request, response: Response) => Response | 'lost' = (_, r) => r) =>
     async (request: Request): Promise<Response> => {
       calls.push(`${request.method} ${new URL(request.url).pathname}`);
       const response = await fetch(request);
@@ -36,7 +43,12 @@ describe('the generated client', () => {
       return delivered;
     };
   const client = (fetchImpl = recordingFetch()) =>
-    createClient({ baseUrl: service.url, headers: { Authorization: 'Bearer key-a' }, fetch: fetchImpl, retryDelayMs: 10 });
+    createClient({
+      baseUrl: service.url,
+      headers: { Authorization: 'Bearer key-a' },
+      fetch: fetchImpl,
+      retryDelayMs: 10,
+    });
   const orders = () => service.app.get(OrdersService).count;
   const newCalls = () => calls.splice(0);
 
@@ -56,7 +68,10 @@ describe('the generated client', () => {
 
   it.each([
     ['a network error after the order was placed', () => 'lost' as const],
-    ['a 502 from a gateway after the order was placed', () => new Response('Bad Gateway', { status: 502 })],
+    [
+      'a 502 from a gateway after the order was placed',
+      () => new Response('Bad Gateway', { status: 502 }),
+    ],
   ])('turns %s into a replay: same token sent again, one order', async (_what, loss) => {
     let lost = false;
     const lossy = recordingFetch((request, response) => {
@@ -80,7 +95,10 @@ describe('the generated client', () => {
   ])('fetches a fresh token once on %s and sends again', async (_code, badToken) => {
     newCalls();
     const before = orders();
-    const { response } = await client().POST('/orders', { params: { header: { 'Idempotency-Token': badToken() } }, body: ORDER });
+    const { response } = await client().POST('/orders', {
+      params: { header: { 'Idempotency-Token': badToken() } },
+      body: ORDER,
+    });
     expect(response.status).toBe(201);
     expect(orders() - before).toBe(1);
     expect(newCalls()).toEqual(['POST /orders', 'GET /tokens', 'POST /orders']);
@@ -95,7 +113,10 @@ describe('the generated client', () => {
 
     const order = (await client().POST('/orders', { body: ORDER })).data!;
     const token = await fetchToken(service.url, { apiKey: 'key-a' });
-    const cancel = () => client().POST('/orders/{id}/cancel', { params: { path: { id: order.id }, header: { 'Idempotency-Token': token } } });
+    const cancel = () =>
+      client().POST('/orders/{id}/cancel', {
+        params: { path: { id: order.id }, header: { 'Idempotency-Token': token } },
+      });
     expect((await cancel()).response.status).toBe(200);
     await new Promise((resolve) => setTimeout(resolve, 50));
     newCalls();
@@ -135,7 +156,11 @@ describe('the token layer on any app', () => {
       },
     });
     const body = JSON.stringify({ n: 1 });
-    const init = { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-token': token }, body };
+    const init = {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-token': token },
+      body,
+    };
     // The first request, sent by someone else, holds the token until the gate opens in 1.5 s.
     const first = fetch(`${app.url}/scenarios/slow`, init);
     await new Promise((resolve) => setTimeout(resolve, 100));

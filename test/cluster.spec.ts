@@ -14,7 +14,10 @@ describe('the service on Redis Cluster', () => {
   beforeAll(async () => {
     cluster = await startRedisCluster();
     const nodes = cluster.nodes.map(({ host, port }) => `${host}:${port}`).join(',');
-    const env = { REDIS_CLUSTER_NODES: nodes, API_KEYS: KEYS.map((key, i) => `user${i}:${key}`).join(',') };
+    const env = {
+      REDIS_CLUSTER_NODES: nodes,
+      API_KEYS: KEYS.map((key, i) => `user${i}:${key}`).join(','),
+    };
     instances = [await startService(env), await startService(env, { adapter: 'express' })];
   }, 60_000);
   afterAll(async () => {
@@ -30,15 +33,22 @@ describe('the service on Redis Cluster', () => {
       const token = await fetchToken(instances[i % 2].url, { scope: 'orders.create', apiKey });
       const responses = await Promise.all(
         Array.from({ length: 20 }, (_, j) =>
-          request(instances[j % 2].url).post('/orders').set('Authorization', `Bearer ${apiKey}`)
-            .set('Idempotency-Token', token).send({ item: `item-${i}`, quantity: 1 }),
+          request(instances[j % 2].url)
+            .post('/orders')
+            .set('Authorization', `Bearer ${apiKey}`)
+            .set('Idempotency-Token', token)
+            .send({ item: `item-${i}`, quantity: 1 }),
         ),
       );
-      const originals = responses.filter((r) => r.status === 201 && !r.headers['idempotent-replayed']);
+      const originals = responses.filter(
+        (r) => r.status === 201 && !r.headers['idempotent-replayed'],
+      );
       expect(originals).toHaveLength(1);
       for (const r of responses) expect([201, 409]).toContain(r.status);
     }
-    expect(instances.reduce((sum, { app }) => sum + app.get(OrdersService).count, 0)).toBe(KEYS.length);
+    expect(instances.reduce((sum, { app }) => sum + app.get(OrdersService).count, 0)).toBe(
+      KEYS.length,
+    );
   });
 
   it('reports 503 on /health within 5 s once the Cluster is down', async () => {
@@ -47,6 +57,9 @@ describe('the service on Redis Cluster', () => {
     const response = await request(instances[0].url).get('/health').timeout(6000);
     expect(Date.now() - started).toBeLessThan(5000);
     expect(response.status).toBe(503);
-    expect(response.body).toMatchObject({ code: 'STORE_UNAVAILABLE', checks: { redis: { status: 'down' } } });
+    expect(response.body).toMatchObject({
+      code: 'STORE_UNAVAILABLE',
+      checks: { redis: { status: 'down' } },
+    });
   });
 });

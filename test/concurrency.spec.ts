@@ -24,12 +24,16 @@ describe('100 concurrent copies over two instances', () => {
     await server.stop();
   });
 
-  const ordersCreated = () => instances.reduce((sum, { app }) => sum + app.get(OrdersService).count, 0);
+  const ordersCreated = () =>
+    instances.reduce((sum, { app }) => sum + app.get(OrdersService).count, 0);
 
   const burst = (token: string) =>
     Promise.all(
       Array.from({ length: 100 }, (_, i) =>
-        request(instances[i % 2].url).post('/orders').set('Idempotency-Token', token).send({ item: 'pay', quantity: 1 }),
+        request(instances[i % 2].url)
+          .post('/orders')
+          .set('Idempotency-Token', token)
+          .send({ item: 'pay', quantity: 1 }),
       ),
     );
 
@@ -39,7 +43,9 @@ describe('100 concurrent copies over two instances', () => {
     const responses = await burst(token);
     expect(ordersCreated() - before).toBe(1);
 
-    const originals = responses.filter((r) => r.status === 201 && r.headers['idempotent-replayed'] === undefined);
+    const originals = responses.filter(
+      (r) => r.status === 201 && r.headers['idempotent-replayed'] === undefined,
+    );
     expect(originals).toHaveLength(1);
     const orderId = originals[0].body.id;
     for (const response of responses) {

@@ -22,8 +22,14 @@ describe('the demo page in a browser', () => {
     browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',
       args: [
-        '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic',
-        '--no-first-run', '--disable-component-update', '--disable-sync',
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-component-update',
+        '--disable-sync',
       ],
     });
   }, 60_000);
@@ -43,7 +49,11 @@ describe('the demo page in a browser', () => {
     const before = orders.count;
 
     const place = page.locator('#place');
-    await Promise.all([place.click({ noWaitAfter: true }), place.click({ noWaitAfter: true }), place.click({ noWaitAfter: true })]);
+    await Promise.all([
+      place.click({ noWaitAfter: true }),
+      place.click({ noWaitAfter: true }),
+      place.click({ noWaitAfter: true }),
+    ]);
     await page.locator('#log li').nth(2).waitFor({ timeout: 15_000 });
 
     expect(orders.count - before).toBe(1);
@@ -59,7 +69,9 @@ describe('the demo page in a browser', () => {
     await page.screenshot({ path: new URL('demo-page.png', SCREENSHOTS).pathname, fullPage: true });
 
     await page.click('#new-order');
-    await page.waitForFunction(`${tokenShown} && document.getElementById('token').textContent !== ${JSON.stringify(firstToken)}`);
+    await page.waitForFunction(
+      `${tokenShown} && document.getElementById('token').textContent !== ${JSON.stringify(firstToken)}`,
+    );
     await place.click();
     await page.locator('#log li').first().waitFor();
     expect(orders.count - before).toBe(2);

@@ -1,7 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import { unissuedToken } from '@idempotency-tokens/nestjs/testing';
-import { ADAPTERS, fetchToken, type RunningApp, sleep, startService, TEST_SECRET } from './support/app-harness.js';
+import {
+  ADAPTERS,
+  fetchToken,
+  type RunningApp,
+  sleep,
+  startService,
+  TEST_SECRET,
+} from './support/app-harness.js';
 import { type RedisServerHandle, startRedis } from './support/redis-harness.js';
 
 /**
@@ -20,7 +27,10 @@ describe.each(ADAPTERS)('the handler table on %s', (adapter) => {
 
   beforeAll(async () => {
     redis = await startRedis();
-    service = await startService({ REDIS_URL: redis.url, API_KEYS: `alice:${ALICE},bob:${BOB}` }, { adapter });
+    service = await startService(
+      { REDIS_URL: redis.url, API_KEYS: `alice:${ALICE},bob:${BOB}` },
+      { adapter },
+    );
     url = service.url;
   });
   afterAll(async () => {
@@ -37,7 +47,11 @@ describe.each(ADAPTERS)('the handler table on %s', (adapter) => {
   const expectProblem = (response: request.Response, status: number, code: string) => {
     expect(response.status).toBe(status);
     expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
-    expect(response.body).toMatchObject({ status, code, type: `urn:problem:${code.toLowerCase().replaceAll('_', '-')}` });
+    expect(response.body).toMatchObject({
+      status,
+      code,
+      type: `urn:problem:${code.toLowerCase().replaceAll('_', '-')}`,
+    });
     expect(typeof response.body.title).toBe('string');
     expect(typeof response.body.detail).toBe('string');
   };
@@ -49,8 +63,16 @@ describe.each(ADAPTERS)('the handler table on %s', (adapter) => {
 
   it('401 UNAUTHENTICATED without a valid API key, before any token check', async () => {
     const token = await orderToken();
-    expectProblem(await request(url).post('/orders').set('Idempotency-Token', token).send(ORDER), 401, 'UNAUTHENTICATED');
-    expectProblem(await request(url).get('/tokens').set('Authorization', 'Bearer wrong'), 401, 'UNAUTHENTICATED');
+    expectProblem(
+      await request(url).post('/orders').set('Idempotency-Token', token).send(ORDER),
+      401,
+      'UNAUTHENTICATED',
+    );
+    expectProblem(
+      await request(url).get('/tokens').set('Authorization', 'Bearer wrong'),
+      401,
+      'UNAUTHENTICATED',
+    );
     await expectUnspent(token);
   });
 
@@ -65,7 +87,14 @@ describe.each(ADAPTERS)('the handler table on %s', (adapter) => {
     const token = await orderToken();
     const forged = `${token.slice(0, -4)}${token.endsWith('AAAA') ? 'BBBB' : 'AAAA'}`;
     const otherId = token.replace(/\.[^.]+\./, '.AAAAAAAAAAAAAAAAAAAAAA.');
-    for (const bad of ['not-a-token', 'x'.repeat(300), forged, otherId, `${token}x`, token.replaceAll('.', '-')]) {
+    for (const bad of [
+      'not-a-token',
+      'x'.repeat(300),
+      forged,
+      otherId,
+      `${token}x`,
+      token.replaceAll('.', '-'),
+    ]) {
       const response = await postOrder(bad);
       expectProblem(response, 400, 'TOKEN_INVALID');
       expect(response.headers[CONSUMED]).toBeUndefined();
@@ -101,7 +130,10 @@ describe.each(ADAPTERS)('the handler table on %s', (adapter) => {
     expectProblem(await postOrder(noScope), 400, 'TOKEN_UNKNOWN');
     const scoped = await orderToken();
     const created = await postOrder(await orderToken());
-    const cancel = await request(url).post(`/orders/${created.body.id}/cancel`).set('Authorization', `Bearer ${ALICE}`).set('Idempotency-Token', scoped);
+    const cancel = await request(url)
+      .post(`/orders/${created.body.id}/cancel`)
+      .set('Authorization', `Bearer ${ALICE}`)
+      .set('Idempotency-Token', scoped);
     expectProblem(cancel, 400, 'TOKEN_UNKNOWN');
     await expectUnspent(scoped);
   });
@@ -109,7 +141,12 @@ describe.each(ADAPTERS)('the handler table on %s', (adapter) => {
   it('first use: the handler runs and answers, marked as consumed', async () => {
     const response = await postOrder(await orderToken());
     expect(response.status).toBe(201);
-    expect(response.body).toEqual({ id: expect.any(String), item: 'book', quantity: 2, createdAt: expect.any(String) });
+    expect(response.body).toEqual({
+      id: expect.any(String),
+      item: 'book',
+      quantity: 2,
+      createdAt: expect.any(String),
+    });
     expect(response.headers.location).toBe(`/orders/${response.body.id}`);
     expect(response.headers[CONSUMED]).toBe('true');
     expect(response.headers['idempotent-replayed']).toBeUndefined();
@@ -132,7 +169,10 @@ describe.each(ADAPTERS)('the handler table on %s', (adapter) => {
     const order = (await postOrder(await orderToken())).body;
     const token = await fetchToken(url, { apiKey: ALICE });
     const cancel = () =>
-      request(url).post(`/orders/${order.id}/cancel`).set('Authorization', `Bearer ${ALICE}`).set('Idempotency-Token', token);
+      request(url)
+        .post(`/orders/${order.id}/cancel`)
+        .set('Authorization', `Bearer ${ALICE}`)
+        .set('Idempotency-Token', token);
     const first = await cancel();
     expect(first.status).toBe(200);
     expect(first.body).toMatchObject({ id: order.id, cancelledAt: expect.any(String) });
@@ -145,7 +185,10 @@ describe.each(ADAPTERS)('the handler table on %s', (adapter) => {
 
   it('404 ORDER_NOT_FOUND when cancelling an unknown order, and the token is spent', async () => {
     const token = await fetchToken(url, { apiKey: ALICE });
-    const response = await request(url).post('/orders/nope/cancel').set('Authorization', `Bearer ${ALICE}`).set('Idempotency-Token', token);
+    const response = await request(url)
+      .post('/orders/nope/cancel')
+      .set('Authorization', `Bearer ${ALICE}`)
+      .set('Idempotency-Token', token);
     expectProblem(response, 404, 'ORDER_NOT_FOUND');
     expect(response.headers[CONSUMED]).toBe('true');
   });
@@ -157,10 +200,16 @@ describe.each(ADAPTERS)('the handler table on %s', (adapter) => {
     expectProblem(otherBody, 422, 'PAYLOAD_MISMATCH');
     expect(otherBody.headers[CONSUMED]).toBe('true');
 
-    const [a, b] = [(await postOrder(await orderToken())).body, (await postOrder(await orderToken())).body];
+    const [a, b] = [
+      (await postOrder(await orderToken())).body,
+      (await postOrder(await orderToken())).body,
+    ];
     const cancelToken = await fetchToken(url, { apiKey: ALICE });
     const cancel = (id: string) =>
-      request(url).post(`/orders/${id}/cancel`).set('Authorization', `Bearer ${ALICE}`).set('Idempotency-Token', cancelToken);
+      request(url)
+        .post(`/orders/${id}/cancel`)
+        .set('Authorization', `Bearer ${ALICE}`)
+        .set('Idempotency-Token', cancelToken);
     expect((await cancel(a.id)).status).toBe(200);
     expectProblem(await cancel(b.id), 422, 'PAYLOAD_MISMATCH');
   });
@@ -178,10 +227,17 @@ describe.each(ADAPTERS)('the handler table on %s', (adapter) => {
   it('400 MALFORMED_REQUEST for a body that is not JSON; the token is not spent', async () => {
     const token = await orderToken();
     // Express' body-parser reads an empty body as no body (documented in docs/DESIGN.md); Fastify refuses it.
-    const bodies = adapter === 'fastify' ? ['{"item": "book",', '{bad json}', ''] : ['{"item": "book",', '{bad json}'];
+    const bodies =
+      adapter === 'fastify'
+        ? ['{"item": "book",', '{bad json}', '']
+        : ['{"item": "book",', '{bad json}'];
     for (const body of bodies) {
-      const response = await request(url).post('/orders').set('Authorization', `Bearer ${ALICE}`)
-        .set('Idempotency-Token', token).set('Content-Type', 'application/json').send(body);
+      const response = await request(url)
+        .post('/orders')
+        .set('Authorization', `Bearer ${ALICE}`)
+        .set('Idempotency-Token', token)
+        .set('Content-Type', 'application/json')
+        .send(body);
       expectProblem(response, 400, 'MALFORMED_REQUEST');
       expect(response.headers[CONSUMED]).toBeUndefined();
     }
@@ -200,7 +256,12 @@ describe.each(ADAPTERS)('the handler table on %s', (adapter) => {
     const token = await orderToken();
     const first = await postOrder(token, { item: '', quantity: 0 });
     expectProblem(first, 400, 'VALIDATION_FAILED');
-    expect(first.body.errors).toEqual(expect.arrayContaining([expect.stringContaining('item'), expect.stringContaining('quantity')]));
+    expect(first.body.errors).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining('item'),
+        expect.stringContaining('quantity'),
+      ]),
+    );
     expect(first.headers[CONSUMED]).toBe('true');
     await sleep(50);
     const copy = await postOrder(token, { item: '', quantity: 0 });
@@ -209,20 +270,33 @@ describe.each(ADAPTERS)('the handler table on %s', (adapter) => {
     expect(copy.headers['idempotent-replayed']).toBe('true');
   });
 
-  it.each([['an array', [ORDER]], ['a string', 'order'], ['a number', 42], ['null', null], ['extra fields', { ...ORDER, price: 1 }], ['a float quantity', { item: 'a', quantity: 1.5 }]])(
-    '400 VALIDATION_FAILED for valid JSON that is %s',
-    async (_name, body) => {
-      const response = await request(url).post('/orders').set('Authorization', `Bearer ${ALICE}`)
-        .set('Idempotency-Token', await orderToken()).set('Content-Type', 'application/json').send(JSON.stringify(body));
-      expectProblem(response, 400, 'VALIDATION_FAILED');
-      expect(response.headers[CONSUMED]).toBe('true');
-    },
-  );
+  it.each([
+    ['an array', [ORDER]],
+    ['a string', 'order'],
+    ['a number', 42],
+    ['null', null],
+    ['extra fields', { ...ORDER, price: 1 }],
+    ['a float quantity', { item: 'a', quantity: 1.5 }],
+  ])('400 VALIDATION_FAILED for valid JSON that is %s', async (_name, body) => {
+    const response = await request(url)
+      .post('/orders')
+      .set('Authorization', `Bearer ${ALICE}`)
+      .set('Idempotency-Token', await orderToken())
+      .set('Content-Type', 'application/json')
+      .send(JSON.stringify(body));
+    expectProblem(response, 400, 'VALIDATION_FAILED');
+    expect(response.headers[CONSUMED]).toBe('true');
+  });
 
   it('same body with keys reordered and other whitespace is a replay', async () => {
     const token = await orderToken();
     const send = (raw: string) =>
-      request(url).post('/orders').set('Authorization', `Bearer ${ALICE}`).set('Idempotency-Token', token).set('Content-Type', 'application/json').send(raw);
+      request(url)
+        .post('/orders')
+        .set('Authorization', `Bearer ${ALICE}`)
+        .set('Idempotency-Token', token)
+        .set('Content-Type', 'application/json')
+        .send(raw);
     const first = await send('{"item":"pen","quantity":5}');
     await sleep(50);
     const copy = await send('{ "quantity": 5,\n  "item": "pen" }');

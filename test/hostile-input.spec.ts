@@ -1,16 +1,34 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { request as httpRequest } from 'node:http';
 import request from 'supertest';
-import { ADAPTERS, CapturingLogger, fetchToken, type RunningApp, sleep, startService } from './support/app-harness.js';
+import {
+  ADAPTERS,
+  CapturingLogger,
+  fetchToken,
+  type RunningApp,
+  sleep,
+  startService,
+} from './support/app-harness.js';
 import { type RedisServerHandle, startRedis } from './support/redis-harness.js';
 
 /** Sends raw header bytes that supertest would refuse to send. */
-function rawPost(url: string, headers: Record<string, string | string[]>, body: string): Promise<{ status: number; body: string }> {
+function rawPost(
+  url: string,
+  headers: Record<string, string | string[]>,
+  body: string,
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(`${url}/orders`, { method: 'POST', headers, insecureHTTPParser: true }, (res) => {
-      let text = '';
-      res.setEncoding('utf8').on('data', (chunk) => (text += chunk)).on('end', () => resolve({ status: res.statusCode!, body: text }));
-    });
+    const req = httpRequest(
+      `${url}/orders`,
+      { method: 'POST', headers, insecureHTTPParser: true },
+      (res) => {
+        let text = '';
+        res
+          .setEncoding('utf8')
+          .on('data', (chunk) => (text += chunk))
+          .on('end', () => resolve({ status: res.statusCode!, body: text }));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -49,15 +67,26 @@ describe.each(ADAPTERS)('hostile input on %s', (adapter) => {
     ['multipart/form-data; boundary=x', '--x--'],
     ['application/x-www-form-urlencoded', 'item=book&quantity=2'],
   ])('answers 4xx problem details for Content-Type %s', async (contentType, body) => {
-    const response = await request(service.url).post('/orders').set('Idempotency-Token', await token()).set('Content-Type', contentType).send(body);
+    const response = await request(service.url)
+      .post('/orders')
+      .set('Idempotency-Token', await token())
+      .set('Content-Type', contentType)
+      .send(body);
     expect4xx(response.status, response.headers['content-type']);
   });
 
   it('answers TOKEN_INVALID for a 10 000-character token header, and ignores other long headers', async () => {
-    const long = await request(service.url).post('/orders').set('Idempotency-Token', 'a'.repeat(10_000)).send({ item: 'a', quantity: 1 });
+    const long = await request(service.url)
+      .post('/orders')
+      .set('Idempotency-Token', 'a'.repeat(10_000))
+      .send({ item: 'a', quantity: 1 });
     expect(long.status).toBe(400);
     expect(long.body.code).toBe('TOKEN_INVALID');
-    const other = await request(service.url).post('/orders').set('X-Padding', 'p'.repeat(10_000)).set('Idempotency-Token', await token()).send({ item: 'a', quantity: 1 });
+    const other = await request(service.url)
+      .post('/orders')
+      .set('X-Padding', 'p'.repeat(10_000))
+      .set('Idempotency-Token', await token())
+      .send({ item: 'a', quantity: 1 });
     expect(other.status).toBe(201);
   });
 
@@ -67,20 +96,32 @@ describe.each(ADAPTERS)('hostile input on %s', (adapter) => {
     ['a tab', 'abc\tdef'],
     ['percent-encoding', '%41%42%43.%44'],
   ])('answers TOKEN_INVALID for a token header with %s', async (_name, value) => {
-    const response = await rawPost(service.url, { 'Content-Type': 'application/json', 'Idempotency-Token': value }, '{"item":"a","quantity":1}');
+    const response = await rawPost(
+      service.url,
+      { 'Content-Type': 'application/json', 'Idempotency-Token': value },
+      '{"item":"a","quantity":1}',
+    );
     expect(response.status).toBe(400);
     expect(JSON.parse(response.body).code).toBe('TOKEN_INVALID');
   });
 
   it('answers TOKEN_INVALID for a token header sent twice', async () => {
     const value = await token();
-    const response = await rawPost(service.url, { 'Content-Type': 'application/json', 'Idempotency-Token': [value, value] }, '{"item":"a","quantity":1}');
+    const response = await rawPost(
+      service.url,
+      { 'Content-Type': 'application/json', 'Idempotency-Token': [value, value] },
+      '{"item":"a","quantity":1}',
+    );
     expect(response.status).toBe(400);
     expect(JSON.parse(response.body).code).toBe('TOKEN_INVALID');
   });
 
   const sendJson = async (value: string, body: string) =>
-    request(service.url).post('/orders').set('Idempotency-Token', value).set('Content-Type', 'application/json').send(body);
+    request(service.url)
+      .post('/orders')
+      .set('Idempotency-Token', value)
+      .set('Content-Type', 'application/json')
+      .send(body);
 
   it('answers MALFORMED_REQUEST for a lone surrogate, which JSON allows but canonical JSON does not, and spends no token', async () => {
     const value = await token();
@@ -92,7 +133,10 @@ describe.each(ADAPTERS)('hostile input on %s', (adapter) => {
   });
 
   it('never lets a __proto__ key through: Fastify refuses the body, Express drops the key', async () => {
-    const response = await sendJson(await token(), '{"__proto__":{"polluted":1},"item":"a","quantity":1}');
+    const response = await sendJson(
+      await token(),
+      '{"__proto__":{"polluted":1},"item":"a","quantity":1}',
+    );
     if (adapter === 'fastify') {
       expect(response.status).toBe(400);
       expect(response.body.code).toBe('MALFORMED_REQUEST');
@@ -104,7 +148,10 @@ describe.each(ADAPTERS)('hostile input on %s', (adapter) => {
   });
 
   it('answers 404 problem details for an unknown route and a wrong method', async () => {
-    for (const response of [await request(service.url).get('/nope'), await request(service.url).delete('/tokens')]) {
+    for (const response of [
+      await request(service.url).get('/nope'),
+      await request(service.url).delete('/tokens'),
+    ]) {
       expect(response.status).toBe(404);
       expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
       expect(response.body.code).toBe('NOT_FOUND');
@@ -113,10 +160,19 @@ describe.each(ADAPTERS)('hostile input on %s', (adapter) => {
 
   it('never logs a token value, whatever happened above', async () => {
     const used = await token();
-    await request(service.url).post('/orders').set('Idempotency-Token', used).send({ item: 'a', quantity: 1 });
+    await request(service.url)
+      .post('/orders')
+      .set('Idempotency-Token', used)
+      .send({ item: 'a', quantity: 1 });
     await sleep(50);
-    await request(service.url).post('/orders').set('Idempotency-Token', used).send({ item: 'a', quantity: 1 });
-    await request(service.url).post('/orders').set('Idempotency-Token', used).send({ item: 'b', quantity: 1 });
+    await request(service.url)
+      .post('/orders')
+      .set('Idempotency-Token', used)
+      .send({ item: 'a', quantity: 1 });
+    await request(service.url)
+      .post('/orders')
+      .set('Idempotency-Token', used)
+      .send({ item: 'b', quantity: 1 });
     const log = logger.lines.join('\n');
     expect(logger.lines.length).toBeGreaterThan(0);
     for (const value of issued) {

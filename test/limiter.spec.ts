@@ -27,18 +27,28 @@ describe('the issuance limiter', () => {
     await server.stop();
   });
 
-  const service = async (env: Record<string, string>, adapter: 'fastify' | 'express' = 'fastify') => {
+  const service = async (
+    env: Record<string, string>,
+    adapter: 'fastify' | 'express' = 'fastify',
+  ) => {
     const app = await startService({ REDIS_URL: server.url, ...env }, { adapter });
     running.push(app);
     return app.url;
   };
-  const getToken = (url: string, headers: Record<string, string> = {}, query = '') => request(url).get(`/tokens${query}`).set(headers);
+  const getToken = (url: string, headers: Record<string, string> = {}, query = '') =>
+    request(url).get(`/tokens${query}`).set(headers);
 
   it('limit 10: of 100 concurrent requests over two instances exactly 10 get a token', async () => {
-    const env = { TOKEN_RATE_LIMIT: '10', TOKEN_RATE_WINDOW_SECONDS: '60', API_KEYS: 'alice:key-a' };
+    const env = {
+      TOKEN_RATE_LIMIT: '10',
+      TOKEN_RATE_WINDOW_SECONDS: '60',
+      API_KEYS: 'alice:key-a',
+    };
     const urls = [await service(env), await service(env, 'express')];
     const responses = await Promise.all(
-      Array.from({ length: 100 }, (_, i) => getToken(urls[i % 2], { Authorization: 'Bearer key-a' })),
+      Array.from({ length: 100 }, (_, i) =>
+        getToken(urls[i % 2], { Authorization: 'Bearer key-a' }),
+      ),
     );
     expect(responses.filter((r) => r.status === 200)).toHaveLength(10);
     const refused = responses.filter((r) => r.status !== 200);
@@ -46,7 +56,11 @@ describe('the issuance limiter', () => {
     for (const r of refused) {
       expect(r.status).toBe(429);
       expect(r.headers['content-type']).toMatch(/^application\/problem\+json/);
-      expect(r.body).toMatchObject({ code: 'TOKEN_RATE_LIMITED', type: 'urn:problem:token-rate-limited', status: 429 });
+      expect(r.body).toMatchObject({
+        code: 'TOKEN_RATE_LIMITED',
+        type: 'urn:problem:token-rate-limited',
+        status: 429,
+      });
       expect(Number(r.headers['retry-after'])).toBeGreaterThanOrEqual(59);
       expect(Number(r.headers['retry-after'])).toBeLessThanOrEqual(60);
     }
@@ -117,7 +131,10 @@ describe('the issuance limiter', () => {
     expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
     expect(Number(refused.headers['retry-after'])).toBeLessThanOrEqual(2); // the ttl=2 token expires first
 
-    const order = await request(url).post('/orders').set('Idempotency-Token', used.body.token).send({ item: 'a', quantity: 1 });
+    const order = await request(url)
+      .post('/orders')
+      .set('Idempotency-Token', used.body.token)
+      .send({ item: 'a', quantity: 1 });
     expect(order.status).toBe(201);
     expect((await getToken(url)).status).toBe(200);
     expect((await getToken(url)).status).toBe(429);
@@ -127,9 +144,16 @@ describe('the issuance limiter', () => {
   });
 
   it('applies per-scope limits from the module options, counted apart from the default', async () => {
-    const app = await startModule(ScenariosModule.forRoot({ redis, limits: { rateLimit: 5 }, scopeLimits: { payments: { rateLimit: 2, rateWindowSeconds: 10 } } }));
+    const app = await startModule(
+      ScenariosModule.forRoot({
+        redis,
+        limits: { rateLimit: 5 },
+        scopeLimits: { payments: { rateLimit: 2, rateWindowSeconds: 10 } },
+      }),
+    );
     running.push(app);
-    for (let i = 0; i < 2; i++) expect((await getToken(app.url, {}, '?scope=payments')).status).toBe(200);
+    for (let i = 0; i < 2; i++)
+      expect((await getToken(app.url, {}, '?scope=payments')).status).toBe(200);
     const refused = await getToken(app.url, {}, '?scope=payments');
     expect(refused.status).toBe(429);
     expect(refused.headers['ratelimit-policy']).toBe('"tokens:payments";q=2;w=10');
@@ -147,7 +171,12 @@ describe('the issuance limiter', () => {
     for (let batch = 0; batch < 100; batch++) {
       const results = await Promise.all(
         Array.from({ length: 100 }, () =>
-          store.issue({ ref: { tag, id: randomBytes(16).toString('base64url') }, binding: '|', ttlMs: 60_000, limits }),
+          store.issue({
+            ref: { tag, id: randomBytes(16).toString('base64url') },
+            binding: '|',
+            ttlMs: 60_000,
+            limits,
+          }),
         ),
       );
       granted += results.filter((r) => r.granted).length;
@@ -158,7 +187,10 @@ describe('the issuance limiter', () => {
     expect(keys).toHaveLength(52); // 50 tokens, the grants log, the held set
     expect(await redis.zcard(`idem:{${tag}}:g:`)).toBe(50);
     expect(await redis.zcard(`idem:{${tag}}:h:`)).toBe(50);
-    const bytes = (await Promise.all(keys.map((key) => redis.memory('USAGE', key)))).reduce<number>((sum, n) => sum + Number(n), 0);
+    const bytes = (await Promise.all(keys.map((key) => redis.memory('USAGE', key)))).reduce<number>(
+      (sum, n) => sum + Number(n),
+      0,
+    );
     expect(bytes).toBeLessThan(50 * 400);
     for (const key of keys) expect(await redis.pttl(key)).toBeGreaterThan(0);
   }, 30_000);

@@ -2,7 +2,13 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { Redis } from 'ioredis';
 import request from 'supertest';
 import { Gate, ScenariosModule } from './fixtures/scenarios.module.js';
-import { ADAPTERS, fetchToken, type RunningApp, sleep, startModule } from './support/app-harness.js';
+import {
+  ADAPTERS,
+  fetchToken,
+  type RunningApp,
+  sleep,
+  startModule,
+} from './support/app-harness.js';
 import { connectRedis } from './support/redis-clients.js';
 import { type RedisServerHandle, startRedis } from './support/redis-harness.js';
 
@@ -25,7 +31,10 @@ describe.each(ADAPTERS)('outcomes on %s', (adapter) => {
   });
   beforeEach(async () => {
     redis = (await connectRedis(server)) as Redis;
-    app = await startModule(ScenariosModule.forRoot({ redis, inProgressTtlSeconds: LEASE_SECONDS }), { adapter });
+    app = await startModule(
+      ScenariosModule.forRoot({ redis, inProgressTtlSeconds: LEASE_SECONDS }),
+      { adapter },
+    );
   });
   afterEach(async () => {
     app.app.get(Gate).open();
@@ -99,27 +108,34 @@ describe.each(ADAPTERS)('outcomes on %s', (adapter) => {
     expect(copy.headers[REPLAYED]).toBe('true');
   });
 
-  it.each([['over maxStoredResponseBytes', 'large'], ['a stream', 'stream']])(
-    'answers copies of an answer that is %s with TOKEN_USED',
-    async (_what, path) => {
-      const token = await fetchToken(app.url);
-      expect((await post(path, token)).status).toBe(201);
-      await sleep(50);
-      const copy = await post(path, token);
-      expect(copy.status).toBe(409);
-      expect(copy.body.code).toBe('TOKEN_USED');
-      expect(copy.headers[CONSUMED]).toBe('true');
-      expect(gate().runs).toBe(1);
-    },
-  );
+  it.each([
+    ['over maxStoredResponseBytes', 'large'],
+    ['a stream', 'stream'],
+  ])('answers copies of an answer that is %s with TOKEN_USED', async (_what, path) => {
+    const token = await fetchToken(app.url);
+    expect((await post(path, token)).status).toBe(201);
+    await sleep(50);
+    const copy = await post(path, token);
+    expect(copy.status).toBe(409);
+    expect(copy.body.code).toBe('TOKEN_USED');
+    expect(copy.headers[CONSUMED]).toBe('true');
+    expect(gate().runs).toBe(1);
+  });
 
   it('shows a first request stuck in another instance as in progress, then TOKEN_USED after the lease', async () => {
     // The first request runs on an instance whose handler never finishes (as one that died
     // mid-handler leaves it: consumed, nothing recorded); the copies reach this instance.
-    const stuck = await startModule(ScenariosModule.forRoot({ redis, inProgressTtlSeconds: LEASE_SECONDS }), { adapter });
+    const stuck = await startModule(
+      ScenariosModule.forRoot({ redis, inProgressTtlSeconds: LEASE_SECONDS }),
+      { adapter },
+    );
     try {
       const token = await fetchToken(app.url);
-      const first = request(stuck.url).post('/scenarios/slow').set('Idempotency-Token', token).send({ n: 1 }).then((r) => r);
+      const first = request(stuck.url)
+        .post('/scenarios/slow')
+        .set('Idempotency-Token', token)
+        .send({ n: 1 })
+        .then((r) => r);
       await sleep(100);
       const copy = await post('slow', token);
       expect(copy.status).toBe(409);
@@ -173,7 +189,8 @@ describe('Redis stopped between consume and outcome write', () => {
   it('still answers the client; a copy sees in progress, then TOKEN_USED; nothing runs twice', async () => {
     const gate = app.app.get(Gate);
     const token = await fetchToken(app.url);
-    const post = () => request(app.url).post('/scenarios/slow').set('Idempotency-Token', token).send({ n: 1 });
+    const post = () =>
+      request(app.url).post('/scenarios/slow').set('Idempotency-Token', token).send({ n: 1 });
     const first = post().then((r) => r);
     await sleep(100);
     await redis.save(); // the marker survives the restart; the outcome write will not reach Redis

@@ -3,7 +3,12 @@ import { Cluster, Redis } from 'ioredis';
 import { RedisTokenStore } from '@idempotency-tokens/nestjs';
 import { tokenStoreContract } from '@idempotency-tokens/nestjs/testing';
 import { connectRedis } from './support/redis-clients.js';
-import { type RedisClusterHandle, type RedisServerHandle, startRedis, startRedisCluster } from './support/redis-harness.js';
+import {
+  type RedisClusterHandle,
+  type RedisServerHandle,
+  startRedis,
+  startRedisCluster,
+} from './support/redis-harness.js';
 
 describe('RedisTokenStore on a single Redis', () => {
   let server: RedisServerHandle;
@@ -26,11 +31,24 @@ describe('RedisTokenStore on a single Redis', () => {
     const ref = { tag: 'tagtagtagtag', id: 'a'.repeat(22) };
     const limits = { bucket: 'orders', rateLimit: 10, windowMs: 60_000, maxOutstanding: 10 };
     await store.issue({ ref, binding: 'b|', ttlMs: 60_000, limits });
-    expect((await redis.keys('*{tagtagtagtag}*')).sort()).toEqual(
-      ['idem:{tagtagtagtag}:g:orders', 'idem:{tagtagtagtag}:h:orders', `idem:{tagtagtagtag}:t:${ref.id}`],
-    );
-    await store.consume({ ref, bucket: 'orders', binding: 'b|', fingerprint: 'f', owner: 'o', leaseMs: 1000, keepMs: 60_000 });
-    expect((await redis.keys('*{tagtagtagtag}*')).sort()).toEqual(['idem:{tagtagtagtag}:g:orders', `idem:{tagtagtagtag}:r:${ref.id}`]);
+    expect((await redis.keys('*{tagtagtagtag}*')).sort()).toEqual([
+      'idem:{tagtagtagtag}:g:orders',
+      'idem:{tagtagtagtag}:h:orders',
+      `idem:{tagtagtagtag}:t:${ref.id}`,
+    ]);
+    await store.consume({
+      ref,
+      bucket: 'orders',
+      binding: 'b|',
+      fingerprint: 'f',
+      owner: 'o',
+      leaseMs: 1000,
+      keepMs: 60_000,
+    });
+    expect((await redis.keys('*{tagtagtagtag}*')).sort()).toEqual([
+      'idem:{tagtagtagtag}:g:orders',
+      `idem:{tagtagtagtag}:r:${ref.id}`,
+    ]);
   });
 });
 

@@ -9,7 +9,9 @@ import { type RedisServerHandle, startRedis } from './support/redis-harness.js';
  * Watches the commands clients send, through MONITOR: a command a Lua script runs is reported
  * with source `lua` and is not a round trip, so it is left out.
  */
-async function watchCommands(server: RedisServerHandle): Promise<{ sent: string[][]; stop(): Promise<void> }> {
+async function watchCommands(
+  server: RedisServerHandle,
+): Promise<{ sent: string[][]; stop(): Promise<void> }> {
   const client = (await connectRedis(server)) as Redis;
   const monitor = await client.monitor();
   const sent: string[][] = [];
@@ -40,7 +42,9 @@ describe('Redis round trips', () => {
 
   /** Script calls (EVALSHA and EVAL) Redis executed, from INFO commandstats. */
   const scriptCalls = async (redis: Redis) =>
-    [...(await redis.info('commandstats')).matchAll(/^cmdstat_(evalsha|eval):calls=(\d+)/gm)].reduce((sum, [, , calls]) => sum + Number(calls), 0);
+    [
+      ...(await redis.info('commandstats')).matchAll(/^cmdstat_(evalsha|eval):calls=(\d+)/gm),
+    ].reduce((sum, [, , calls]) => sum + Number(calls), 0);
 
   /**
    * The commands the app sent to Redis while `action` ran, by name, from MONITOR; checked
@@ -66,9 +70,18 @@ describe('Redis round trips', () => {
   });
 
   it('a first use is one command to consume and one to record the outcome', async () => {
-    await request(service.url).post('/orders').set('Idempotency-Token', await fetchToken(service.url, { scope: 'orders.create' })).send({ item: 'a', quantity: 1 });
+    await request(service.url)
+      .post('/orders')
+      .set('Idempotency-Token', await fetchToken(service.url, { scope: 'orders.create' }))
+      .send({ item: 'a', quantity: 1 });
     const token = await fetchToken(service.url, { scope: 'orders.create' });
-    const calls = await measure(() => request(service.url).post('/orders').set('Idempotency-Token', token).send({ item: 'a', quantity: 1 }).expect(201));
+    const calls = await measure(() =>
+      request(service.url)
+        .post('/orders')
+        .set('Idempotency-Token', token)
+        .send({ item: 'a', quantity: 1 })
+        .expect(201),
+    );
     expect(calls).toEqual(['evalsha', 'evalsha']);
   });
 
@@ -76,7 +89,11 @@ describe('Redis round trips', () => {
     const token = await fetchToken(service.url, { scope: 'orders.create' });
     const forged = token.slice(0, -1) + (token.endsWith('A') ? 'B' : 'A');
     const calls = await measure(() =>
-      request(service.url).post('/orders').set('Idempotency-Token', forged).send({ item: 'a', quantity: 1 }).expect(400),
+      request(service.url)
+        .post('/orders')
+        .set('Idempotency-Token', forged)
+        .send({ item: 'a', quantity: 1 })
+        .expect(400),
     );
     expect(calls).toEqual([]);
   });

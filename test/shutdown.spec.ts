@@ -26,20 +26,35 @@ describe('graceful shutdown of the built service', () => {
   it('lets a request in flight at SIGTERM finish, stores its outcome, and exits 0', async () => {
     const port = await getFreePort();
     child = spawn(process.execPath, [new URL('../dist/main.js', import.meta.url).pathname], {
-      env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', PORT: String(port), REDIS_URL: server.url, TOKEN_SECRET: TEST_SECRET },
+      env: {
+        PATH: process.env.PATH ?? '',
+        NODE_ENV: 'production',
+        PORT: String(port),
+        REDIS_URL: server.url,
+        TOKEN_SECRET: TEST_SECRET,
+      },
     });
     child.stdout!.on('data', (chunk) => (output += chunk));
     child.stderr!.on('data', (chunk) => (output += chunk));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const exited = new Promise<number | null>((resolve) =>
+      child.on('exit', (code) => resolve(code)),
+    );
     for (let i = 0; i < 100 && !output.includes('Ready'); i++) await sleep(100);
     const ready = output.split('\n').find((line) => line.includes('Ready'));
-    expect(JSON.parse(ready!)).toMatchObject({ level: 30, msg: `Ready: listening on port ${port}` });
+    expect(JSON.parse(ready!)).toMatchObject({
+      level: 30,
+      msg: `Ready: listening on port ${port}`,
+    });
 
     const url = `http://127.0.0.1:${port}`;
     const token = await fetchToken(url, { scope: 'orders.create' });
     // Hold Redis writes so that the request is still in flight when SIGTERM arrives.
     await redis.call('CLIENT', 'PAUSE', '1500', 'WRITE');
-    const inFlight = request(url).post('/orders').set('Idempotency-Token', token).send({ item: 'last', quantity: 1 }).then((r) => r);
+    const inFlight = request(url)
+      .post('/orders')
+      .set('Idempotency-Token', token)
+      .send({ item: 'last', quantity: 1 })
+      .then((r) => r);
     await sleep(300);
     child.kill('SIGTERM');
 

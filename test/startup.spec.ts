@@ -5,10 +5,14 @@ import { existsSync } from 'node:fs';
 const MAIN = new URL('../dist/main.js', import.meta.url);
 
 /** Runs the built service with exactly this environment and returns how it ended. */
-function runService(env: Record<string, string>): Promise<{ code: number | null; output: string; ms: number }> {
+function runService(
+  env: Record<string, string>,
+): Promise<{ code: number | null; output: string; ms: number }> {
   return new Promise((resolve) => {
     const started = Date.now();
-    const child = spawn(process.execPath, [MAIN.pathname], { env: { PATH: process.env.PATH ?? '', ...env } });
+    const child = spawn(process.execPath, [MAIN.pathname], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+    });
     let output = '';
     child.stdout.on('data', (chunk) => (output += chunk));
     child.stderr.on('data', (chunk) => (output += chunk));

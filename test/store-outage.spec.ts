@@ -1,6 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
-import { CapturingLogger, fetchToken, type RunningApp, sleep, startService } from './support/app-harness.js';
+import {
+  CapturingLogger,
+  fetchToken,
+  type RunningApp,
+  sleep,
+  startService,
+} from './support/app-harness.js';
 import { type RedisServerHandle, startRedis } from './support/redis-harness.js';
 
 /** docs/CONTRACT.md, "Store faults": 503 within 5 s while Redis is down, recovery within 10 s, same process. */
@@ -18,7 +24,11 @@ describe('Redis outage', () => {
     await server.stop();
   });
 
-  const postOrder = (token: string) => request(service.url).post('/orders').set('Idempotency-Token', token).send({ item: 'a', quantity: 1 });
+  const postOrder = (token: string) =>
+    request(service.url)
+      .post('/orders')
+      .set('Idempotency-Token', token)
+      .send({ item: 'a', quantity: 1 });
 
   it('answers 503 STORE_UNAVAILABLE within 5 s, consumes nothing, then recovers by itself', async () => {
     const token = await fetchToken(service.url, { scope: 'orders.create' });
@@ -51,6 +61,8 @@ describe('Redis outage', () => {
   }, 30_000);
 
   it('logged the outage without any token value', async () => {
-    expect(logger.lines.join('\n')).not.toMatch(/[A-Za-z0-9_-]{12}\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{22}/);
+    expect(logger.lines.join('\n')).not.toMatch(
+      /[A-Za-z0-9_-]{12}\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{22}/,
+    );
   });
 });

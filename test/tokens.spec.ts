@@ -10,7 +10,10 @@ describe.each(ADAPTERS)('GET /tokens on %s', (adapter) => {
 
   beforeAll(async () => {
     redis = await startRedis();
-    service = await startService({ REDIS_URL: redis.url, TOKEN_MAX_TTL_SECONDS: '3600' }, { adapter });
+    service = await startService(
+      { REDIS_URL: redis.url, TOKEN_MAX_TTL_SECONDS: '3600' },
+      { adapter },
+    );
   });
   afterAll(async () => {
     await service.close();
@@ -25,7 +28,12 @@ describe.each(ADAPTERS)('GET /tokens on %s', (adapter) => {
     expect(response.status).toBe(200);
     expect(response.headers['cache-control']).toBe('no-store');
     expect(response.headers['content-type']).toMatch(/^application\/json/);
-    expect(response.body).toEqual({ token: expect.any(String), scope: null, expiresAt: expect.any(String), expiresIn: 900 });
+    expect(response.body).toEqual({
+      token: expect.any(String),
+      scope: null,
+      expiresAt: expect.any(String),
+      expiresIn: 900,
+    });
     const expiresAt = Date.parse(response.body.expiresAt);
     expect(expiresAt).toBeGreaterThanOrEqual(before + 900_000 - 1000);
     expect(expiresAt).toBeLessThanOrEqual(Date.now() + 900_000 + 1000);
@@ -38,7 +46,11 @@ describe.each(ADAPTERS)('GET /tokens on %s', (adapter) => {
   });
 
   it('carries at least 128 random bits: the random part differs in about half its bits', async () => {
-    const randomParts = await Promise.all(Array.from({ length: 50 }, async () => Buffer.from((await fetchToken(service.url)).split('.')[1], 'base64url')));
+    const randomParts = await Promise.all(
+      Array.from({ length: 50 }, async () =>
+        Buffer.from((await fetchToken(service.url)).split('.')[1], 'base64url'),
+      ),
+    );
     expect(randomParts[0].length * 8).toBeGreaterThanOrEqual(128);
     let differing = 0;
     let total = 0;
@@ -86,14 +98,21 @@ describe.each(ADAPTERS)('GET /tokens on %s', (adapter) => {
     const response = await getTokens(query);
     expect(response.status).toBe(400);
     expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
-    expect(response.body).toMatchObject({ status: 400, code: 'VALIDATION_FAILED', type: 'urn:problem:validation-failed' });
+    expect(response.body).toMatchObject({
+      status: 400,
+      code: 'VALIDATION_FAILED',
+      type: 'urn:problem:validation-failed',
+    });
     expect(response.body.detail).toMatch(/ttl|scope/);
   });
 
   it('lets any anonymous caller use an anonymous token', async () => {
     const token = await fetchToken(service.url, { scope: 'orders.create' });
-    const response = await request(service.url).post('/orders').set('Idempotency-Token', token)
-      .set('X-Forwarded-For', '203.0.113.9').send({ item: 'tea', quantity: 1 });
+    const response = await request(service.url)
+      .post('/orders')
+      .set('Idempotency-Token', token)
+      .set('X-Forwarded-For', '203.0.113.9')
+      .send({ item: 'tea', quantity: 1 });
     expect(response.status).toBe(201);
   });
 });

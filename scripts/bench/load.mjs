@@ -25,7 +25,9 @@ const { values } = parseArgs({
   },
 });
 if (!values.url || !values.tokens) {
-  console.error('usage: load.mjs --url URL --tokens FILE [--connections N] [--duration S] [--body JSON]');
+  console.error(
+    'usage: load.mjs --url URL --tokens FILE [--connections N] [--duration S] [--body JSON]',
+  );
   process.exit(2);
 }
 const target = new URL(values.url);
@@ -76,7 +78,11 @@ instance = autocannon(
     }
     const cpu = process.cpuUsage(cpuAtStart);
     process.stdout.write(
-      JSON.stringify({ ...result, tokens: { available: tokens.length, taken, exhausted }, loaderCpuSeconds: (cpu.user + cpu.system) / 1e6 }),
+      JSON.stringify({
+        ...result,
+        tokens: { available: tokens.length, taken, exhausted },
+        loaderCpuSeconds: (cpu.user + cpu.system) / 1e6,
+      }),
       () => process.exit(0), // do not wait for autocannon's timers: the result is out
     );
   },

@@ -13,8 +13,18 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import { ConfigError, loadConfig } from '../../dist/config/app-config.js';
 import { fingerprintOf } from '../../packages/nestjs/dist/fingerprint.js';
-import { REPLAYED_HEADER, RedisTokenStore, StoreUnavailableError, TOKEN_CONSUMED_HEADER, TOKEN_HEADER } from '../../packages/nestjs/dist/index.js';
-import { limiterPolicies, rateLimitHeaders, retryAfterSeconds } from '../../packages/nestjs/dist/limiter/limiter-policy.js';
+import {
+  REPLAYED_HEADER,
+  RedisTokenStore,
+  StoreUnavailableError,
+  TOKEN_CONSUMED_HEADER,
+  TOKEN_HEADER,
+} from '../../packages/nestjs/dist/index.js';
+import {
+  limiterPolicies,
+  rateLimitHeaders,
+  retryAfterSeconds,
+} from '../../packages/nestjs/dist/limiter/limiter-policy.js';
 import { decodeOutcome, encodeOutcome } from '../../packages/nestjs/dist/outcome.recorder.js';
 import * as problems from '../../packages/nestjs/dist/problems/idempotency.problems.js';
 import { ProblemException } from '../../packages/nestjs/dist/problems/problem.exception.js';
@@ -35,7 +45,8 @@ const STORE_RETRY_AFTER_SECONDS = 2;
 function readConfig() {
   try {
     const config = loadConfig();
-    if (config.tokenSecretGenerated || !config.redisUrl) throw new ConfigError('raw-server needs TOKEN_SECRET and REDIS_URL');
+    if (config.tokenSecretGenerated || !config.redisUrl)
+      throw new ConfigError('raw-server needs TOKEN_SECRET and REDIS_URL');
     return config;
   } catch (error) {
     console.error(error.message);
@@ -78,18 +89,37 @@ function sendStored(res, answer, extraHeaders = {}) {
 
 /** GET /tokens: TokensController + TokensService without Nest. */
 async function issueToken(req, res, search) {
-  const { scope, ttlSeconds = config.tokenTtlSeconds } = parseIssueQuery(Object.fromEntries(new URLSearchParams(search)), config.maxTokenTtlSeconds);
+  const { scope, ttlSeconds = config.tokenTtlSeconds } = parseIssueQuery(
+    Object.fromEntries(new URLSearchParams(search)),
+    config.maxTokenTtlSeconds,
+  );
   const caller = callerOf(req);
   const { token, ref } = codec.create(caller);
   const policy = policyFor(scope);
-  const result = await store.issue({ ref, binding: codec.bindingOf(caller, scope), ttlMs: ttlSeconds * 1000, limits: policy });
+  const result = await store.issue({
+    ref,
+    binding: codec.bindingOf(caller, scope),
+    ttlMs: ttlSeconds * 1000,
+    limits: policy,
+  });
   const headers = rateLimitHeaders(policy, result);
   if (!result.granted) {
-    const refuse = result.refusal === 'rate' ? problems.tokenRateLimited : problems.tokenQuotaExceeded;
+    const refuse =
+      result.refusal === 'rate' ? problems.tokenRateLimited : problems.tokenQuotaExceeded;
     throw refuse(retryAfterSeconds(result.retryAfterMs), headers);
   }
-  const issued = { token, scope: scope ?? null, expiresAt: new Date(Date.now() + ttlSeconds * 1000).toISOString(), expiresIn: ttlSeconds };
-  reply(res, 200, { 'cache-control': 'no-store', ...headers, 'content-type': JSON_TYPE }, JSON.stringify(issued));
+  const issued = {
+    token,
+    scope: scope ?? null,
+    expiresAt: new Date(Date.now() + ttlSeconds * 1000).toISOString(),
+    expiresIn: ttlSeconds,
+  };
+  reply(
+    res,
+    200,
+    { 'cache-control': 'no-store', ...headers, 'content-type': JSON_TYPE },
+    JSON.stringify(issued),
+  );
 }
 
 function readBody(req) {
@@ -111,38 +141,65 @@ function readBody(req) {
 /** What Fastify's JSON parser does before any guard: content type, size, JSON. */
 async function parsedJsonBody(req) {
   if (!/^application\/json\s*(;|$)/i.test(req.headers['content-type'] ?? '')) {
-    throw new ProblemException({ status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', title: 'Unsupported media type', detail: 'Send application/json.' });
+    throw new ProblemException({
+      status: 415,
+      code: 'UNSUPPORTED_MEDIA_TYPE',
+      title: 'Unsupported media type',
+      detail: 'Send application/json.',
+    });
   }
   const text = await readBody(req);
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw problems.malformedRequest(`The request body is not valid JSON (${error.message}). Nothing was consumed.`);
+    throw problems.malformedRequest(
+      `The request body is not valid JSON (${error.message}). Nothing was consumed.`,
+    );
   }
 }
 
 /** CreateOrderDto under ValidationPipe({ whitelist: true, forbidNonWhitelisted: true }), by hand. */
 function orderErrors(body) {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) return ['body must be an object'];
-  const errors = Object.keys(body).filter((key) => key !== 'item' && key !== 'quantity').map((key) => `property ${key} should not exist`);
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    return ['body must be an object'];
+  const errors = Object.keys(body)
+    .filter((key) => key !== 'item' && key !== 'quantity')
+    .map((key) => `property ${key} should not exist`);
   const { item, quantity } = body;
-  if (typeof item !== 'string' || item.length < 1 || item.length > 100) errors.push('item must be a string of 1 to 100 characters');
-  if (!Number.isInteger(quantity) || quantity < 1 || quantity > 1000) errors.push('quantity must be an integer from 1 to 1000');
+  if (typeof item !== 'string' || item.length < 1 || item.length > 100)
+    errors.push('item must be a string of 1 to 100 characters');
+  if (!Number.isInteger(quantity) || quantity < 1 || quantity > 1000)
+    errors.push('quantity must be an integer from 1 to 1000');
   return errors;
 }
 
 /** OrdersController.create + the interceptor's stored answer. */
 function placeOrder(body) {
   const errors = orderErrors(body);
-  if (errors.length > 0) return problemAnswer(problems.validationFailed('The request body is not valid: see errors.', errors));
-  const order = { id: randomUUID(), item: body.item, quantity: body.quantity, createdAt: new Date().toISOString() };
+  if (errors.length > 0)
+    return problemAnswer(
+      problems.validationFailed('The request body is not valid: see errors.', errors),
+    );
+  const order = {
+    id: randomUUID(),
+    item: body.item,
+    quantity: body.quantity,
+    createdAt: new Date().toISOString(),
+  };
   orders.set(order.id, order);
-  return { status: 201, headers: { location: `/orders/${order.id}`, 'content-type': JSON_TYPE }, body: JSON.stringify(order) };
+  return {
+    status: 201,
+    headers: { location: `/orders/${order.id}`, 'content-type': JSON_TYPE },
+    body: JSON.stringify(order),
+  };
 }
 
 /** OutcomeRecorder.record: fire and forget, compare-and-set on the owner, awaited only at shutdown. */
 function recordOutcome(ref, owner, answer) {
-  const keepable = Buffer.byteLength(answer.body) <= MAX_STORED_RESPONSE_BYTES ? answer : { status: answer.status, headers: {} };
+  const keepable =
+    Buffer.byteLength(answer.body) <= MAX_STORED_RESPONSE_BYTES
+      ? answer
+      : { status: answer.status, headers: {} };
   const write = store
     .recordOutcome(ref, owner, encodeOutcome(keepable), config.resultTtlSeconds * 1000)
     .then((recorded) => {
@@ -166,7 +223,9 @@ async function createOrder(req, res) {
   try {
     fingerprint = fingerprintOf(req.method, req.url, body);
   } catch (error) {
-    throw problems.malformedRequest(`The request body cannot be canonicalised: ${error.message}. Nothing was consumed.`);
+    throw problems.malformedRequest(
+      `The request body cannot be canonicalised: ${error.message}. Nothing was consumed.`,
+    );
   }
   const result = await store.consume({
     ref,
@@ -210,10 +269,16 @@ async function health(res) {
 function sendError(res, error) {
   if (res.headersSent) return void res.destroy();
   let exception = error;
-  if (error instanceof StoreUnavailableError) exception = problems.storeUnavailable(STORE_RETRY_AFTER_SECONDS);
+  if (error instanceof StoreUnavailableError)
+    exception = problems.storeUnavailable(STORE_RETRY_AFTER_SECONDS);
   else if (!(error instanceof ProblemException)) {
     console.error(`Unexpected error: ${error?.stack ?? error}`);
-    exception = new ProblemException({ status: 500, code: 'INTERNAL_SERVER_ERROR', title: 'Internal server error', detail: 'The server failed to answer this request.' });
+    exception = new ProblemException({
+      status: 500,
+      code: 'INTERNAL_SERVER_ERROR',
+      title: 'Internal server error',
+      detail: 'The server failed to answer this request.',
+    });
   }
   sendStored(res, problemAnswer(exception));
 }
@@ -221,10 +286,16 @@ function sendError(res, error) {
 async function route(req, res) {
   const queryAt = req.url.indexOf('?');
   const path = queryAt === -1 ? req.url : req.url.slice(0, queryAt);
-  if (req.method === 'GET' && path === '/tokens') return issueToken(req, res, queryAt === -1 ? '' : req.url.slice(queryAt + 1));
+  if (req.method === 'GET' && path === '/tokens')
+    return issueToken(req, res, queryAt === -1 ? '' : req.url.slice(queryAt + 1));
   if (req.method === 'POST' && path === '/orders') return createOrder(req, res);
   if (req.method === 'GET' && path === '/health') return health(res);
-  throw new ProblemException({ status: 404, code: 'NOT_FOUND', title: 'Not found', detail: `Cannot ${req.method} ${path}` });
+  throw new ProblemException({
+    status: 404,
+    code: 'NOT_FOUND',
+    title: 'Not found',
+    detail: `Cannot ${req.method} ${path}`,
+  });
 }
 
 const server = createServer((req, res) => {
@@ -234,12 +305,18 @@ const server = createServer((req, res) => {
 async function shutdown() {
   server.close();
   server.closeAllConnections();
-  await Promise.race([Promise.allSettled([...pendingWrites]), new Promise((resolve) => setTimeout(resolve, 3_000))]);
+  await Promise.race([
+    Promise.allSettled([...pendingWrites]),
+    new Promise((resolve) => setTimeout(resolve, 3_000)),
+  ]);
   await redis.quit().catch(() => redis.disconnect());
   process.exit(0);
 }
 process.once('SIGTERM', () => void shutdown());
 process.once('SIGINT', () => void shutdown());
 
-if (!(await waitForReady(redis, 5_000))) console.error('Redis not ready after 5 s; answering 503 until it is');
-server.listen(config.port, '127.0.0.1', () => console.log(`raw-server listening on 127.0.0.1:${config.port}`));
+if (!(await waitForReady(redis, 5_000)))
+  console.error('Redis not ready after 5 s; answering 503 until it is');
+server.listen(config.port, '127.0.0.1', () =>
+  console.log(`raw-server listening on 127.0.0.1:${config.port}`),
+);

@@ -9,18 +9,49 @@
  * scripts/bench/results/latest.json.
  */
 import { execFileSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { baseUrl, closeAgent, issueTokens, preflight, send, usedToken } from './lib/http.mjs';
 import { measureMemory } from './lib/memory.mjs';
 import {
-  assertAlive, cpuSeconds, freePort, installCleanup, reapedChildrenCpuSeconds, runJsonProcess, startProcess, stopAll, waitFor,
+  assertAlive,
+  cpuSeconds,
+  freePort,
+  installCleanup,
+  reapedChildrenCpuSeconds,
+  runJsonProcess,
+  startProcess,
+  stopAll,
+  waitFor,
 } from './lib/processes.mjs';
 import { redisVersion, scriptCalls, startRedis } from './lib/redis.mjs';
-import { cpuTable, invalidRuns, memoryTable, resultsTable, SCENARIOS, summarize, targetChecks } from './lib/report.mjs';
-import { ORDER_BODY, readOptions, REPO_ROOT, RESULTS_DIR, SCOPE, serverEnv } from './lib/settings.mjs';
+import {
+  cpuTable,
+  invalidRuns,
+  memoryTable,
+  resultsTable,
+  SCENARIOS,
+  summarize,
+  targetChecks,
+} from './lib/report.mjs';
+import {
+  ORDER_BODY,
+  readOptions,
+  REPO_ROOT,
+  RESULTS_DIR,
+  SCOPE,
+  serverEnv,
+} from './lib/settings.mjs';
 
 const AUTOCANNON_CLI = join(REPO_ROOT, 'node_modules/autocannon/autocannon.js');
 const LOAD_SCRIPT = join(REPO_ROOT, 'scripts/bench/load.mjs');
@@ -44,21 +75,36 @@ async function startServer(name, args, redisUrl, logLevel) {
   const stderrFile = join(RESULTS_DIR, `${name}.stderr.log`);
   const stderr = openSync(stderrFile, 'w');
   const child = startProcess(name, process.execPath, args, {
-    cwd: REPO_ROOT, env: serverEnv({ port, redisUrl, logLevel }), stdio: ['ignore', 'ignore', stderr], critical: true,
+    cwd: REPO_ROOT,
+    env: serverEnv({ port, redisUrl, logLevel }),
+    stdio: ['ignore', 'ignore', stderr],
+    critical: true,
   });
   closeSync(stderr); // the child has its own copy
   child.benchHint = `; see ${stderrFile}`;
   const base = baseUrl(port);
   try {
-    await waitFor(`${name} on ${base}`, async () => (await send(`${base}/health`, { timeoutMs: 1_000 })).status === 200, { timeoutMs: 60_000, child });
+    await waitFor(
+      `${name} on ${base}`,
+      async () => (await send(`${base}/health`, { timeoutMs: 1_000 })).status === 200,
+      { timeoutMs: 60_000, child },
+    );
   } catch (error) {
-    throw new Error(`${error.message}${child.benchHint}`);
+    throw new Error(`${error.message}${child.benchHint}`, { cause: error });
   }
   return { name, child, base };
 }
 
 function autocannonCliArgs(options, url, { method = 'GET', headers = {}, body } = {}) {
-  const args = [AUTOCANNON_CLI, '-c', String(options.connections), '-d', String(options.durationSeconds), '-j', '-n'];
+  const args = [
+    AUTOCANNON_CLI,
+    '-c',
+    String(options.connections),
+    '-d',
+    String(options.durationSeconds),
+    '-j',
+    '-n',
+  ];
   if (options.rate > 0) args.push('-R', String(options.rate));
   if (method !== 'GET') args.push('-m', method);
   for (const [name, value] of Object.entries(headers)) args.push('-H', `${name}=${value}`);
@@ -86,20 +132,37 @@ const PREPARE = {
   async 'first-use'(server, ctx) {
     const count = tokenSupply(ctx, ctx.options);
     const started = Date.now();
-    const tokens = await issueTokens(server.base, count, { concurrency: 50, timeoutMs: 60_000 + count });
-    log(`  pre-issued ${count} tokens on ${server.name} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    const tokens = await issueTokens(server.base, count, {
+      concurrency: 50,
+      timeoutMs: 60_000 + count,
+    });
+    log(
+      `  pre-issued ${count} tokens on ${server.name} in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    );
     const file = join(ctx.tmp, `tokens-${server.name}.txt`);
     writeFileSync(file, tokens.join('\n'));
     return [
-      LOAD_SCRIPT, '--url', `${server.base}/orders`, '--tokens', file,
-      '--connections', String(ctx.options.connections), '--duration', String(ctx.options.durationSeconds), '--body', ORDER_BODY,
-      '--rate', String(ctx.options.rate),
+      LOAD_SCRIPT,
+      '--url',
+      `${server.base}/orders`,
+      '--tokens',
+      file,
+      '--connections',
+      String(ctx.options.connections),
+      '--duration',
+      String(ctx.options.durationSeconds),
+      '--body',
+      ORDER_BODY,
+      '--rate',
+      String(ctx.options.rate),
     ];
   },
   async replay(server, ctx) {
     const token = await usedToken(server.base);
     return autocannonCliArgs(ctx.options, `${server.base}/orders`, {
-      method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-token': token }, body: ORDER_BODY,
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-token': token },
+      body: ORDER_BODY,
     });
   },
 };
@@ -117,7 +180,8 @@ async function measuredRun(scenario, server, round, ctx) {
     calls: await scriptCalls(ctx.redis.admin),
   };
   const result = await runJsonProcess(`load ${scenario} ${server.name}`, process.execPath, args, {
-    cwd: REPO_ROOT, timeoutMs: (ctx.options.durationSeconds + 60) * 1000,
+    cwd: REPO_ROOT,
+    timeoutMs: (ctx.options.durationSeconds + 60) * 1000,
   });
   const loaderCpuSeconds = reapedChildrenCpuSeconds() - before.loader;
   await delay(SETTLE_MS);
@@ -125,19 +189,41 @@ async function measuredRun(scenario, server, round, ctx) {
   const serverCpuSeconds = cpuSeconds(server.child.pid) - before.server;
   const redisCpuSeconds = cpuSeconds(ctx.redis.child.pid) - before.redis;
   const calls = (await scriptCalls(ctx.redis.admin)) - before.calls;
-  return toRecord({ scenario, server: server.name, round, result, serverCpuSeconds, redisCpuSeconds, loaderCpuSeconds, calls });
+  return toRecord({
+    scenario,
+    server: server.name,
+    round,
+    result,
+    serverCpuSeconds,
+    redisCpuSeconds,
+    loaderCpuSeconds,
+    calls,
+  });
 }
 
-function toRecord({ scenario, server, round, result, serverCpuSeconds, redisCpuSeconds, loaderCpuSeconds, calls }) {
+function toRecord({
+  scenario,
+  server,
+  round,
+  result,
+  serverCpuSeconds,
+  redisCpuSeconds,
+  loaderCpuSeconds,
+  calls,
+}) {
   const ok = result['2xx'];
   const completed = result.requests.total;
   const problems = [];
-  if (result.non2xx > 0) problems.push(`${result.non2xx} non-2xx answers ${JSON.stringify(result.statusCodeStats)}`);
+  if (result.non2xx > 0)
+    problems.push(`${result.non2xx} non-2xx answers ${JSON.stringify(result.statusCodeStats)}`);
   if (result.errors > 0) problems.push(`${result.errors} errors (${result.timeouts} timeouts)`);
-  if (result.tokens?.exhausted > 0) problems.push(`tokens ran out: ${result.tokens.exhausted} requests without one`);
+  if (result.tokens?.exhausted > 0)
+    problems.push(`tokens ran out: ${result.tokens.exhausted} requests without one`);
   if (ok === 0) problems.push('no successful request');
   return {
-    round, scenario, server,
+    round,
+    scenario,
+    server,
     valid: problems.length === 0,
     problems,
     durationSeconds: result.duration,
@@ -148,8 +234,16 @@ function toRecord({ scenario, server, round, result, serverCpuSeconds, redisCpuS
     timeouts: result.timeouts,
     statusCodes: result.statusCodeStats,
     requestsPerSecond: ok / result.duration, // successes only: a 400 is never throughput
-    latencyMs: { average: result.latency.average, p50: result.latency.p50, p97_5: result.latency.p97_5, p99: result.latency.p99, max: result.latency.max },
-    serverCpuSeconds, redisCpuSeconds, loaderCpuSeconds,
+    latencyMs: {
+      average: result.latency.average,
+      p50: result.latency.p50,
+      p97_5: result.latency.p97_5,
+      p99: result.latency.p99,
+      max: result.latency.max,
+    },
+    serverCpuSeconds,
+    redisCpuSeconds,
+    loaderCpuSeconds,
     requestsPerServerCpuSecond: serverCpuSeconds > 0 ? ok / serverCpuSeconds : undefined,
     scriptCallsPerRequest: completed > 0 ? calls / completed : undefined,
     tokens: result.tokens,
@@ -158,14 +252,23 @@ function toRecord({ scenario, server, round, result, serverCpuSeconds, redisCpuS
 
 function describeRun(run) {
   const flag = run.valid ? '' : `  INVALID: ${run.problems.join('; ')}`;
-  return `  ${run.server.padEnd(7)} ${Math.round(run.requestsPerSecond).toString().padStart(7)} req/s  p99 ${run.latencyMs.p99} ms  ` +
-    `server CPU ${run.serverCpuSeconds.toFixed(1)} s  Redis calls/req ${run.scriptCallsPerRequest?.toFixed(2)}${flag}`;
+  return (
+    `  ${run.server.padEnd(7)} ${Math.round(run.requestsPerSecond).toString().padStart(7)} req/s  p99 ${run.latencyMs.p99} ms  ` +
+    `server CPU ${run.serverCpuSeconds.toFixed(1)} s  Redis calls/req ${run.scriptCallsPerRequest?.toFixed(2)}${flag}`
+  );
 }
 
 function gitRevision() {
   try {
-    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim() !== '';
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+    }).trim();
+    const dirty =
+      execFileSync('git', ['status', '--porcelain', '--', 'src'], {
+        cwd: REPO_ROOT,
+        encoding: 'utf8',
+      }).trim() !== '';
     return dirty ? `${head} (src/ has uncommitted changes)` : head;
   } catch {
     return 'unknown';
@@ -203,7 +306,8 @@ function report({ meta, summary, runs, memory }) {
 async function main() {
   const startedAt = new Date().toISOString();
   const options = readOptions();
-  if (!existsSync(join(REPO_ROOT, 'dist/main.js'))) throw new Error('dist/main.js is missing: run `npm run build` (npm run bench does)');
+  if (!existsSync(join(REPO_ROOT, 'dist/main.js')))
+    throw new Error('dist/main.js is missing: run `npm run build` (npm run bench does)');
   const tmp = mkdtempSync(join(tmpdir(), 'idem-bench-'));
   let redis;
   installCleanup(async () => {
@@ -215,8 +319,15 @@ async function main() {
     redis = await startRedis();
     log(`redis-server ${await redisVersion(redis.admin)} on ${redis.url}`);
     const service = await startServer('service', ['dist/main.js'], redis.url, options.logLevel);
-    const raw = await startServer('raw', ['scripts/bench/raw-server.mjs'], redis.url, options.logLevel);
-    log(`service on ${service.base} (pid ${service.child.pid}), raw on ${raw.base} (pid ${raw.child.pid})`);
+    const raw = await startServer(
+      'raw',
+      ['scripts/bench/raw-server.mjs'],
+      redis.url,
+      options.logLevel,
+    );
+    log(
+      `service on ${service.base} (pid ${service.child.pid}), raw on ${raw.base} (pid ${raw.child.pid})`,
+    );
 
     const checks = { service: await preflight(service.base), raw: await preflight(raw.base) };
     log('preflight: both servers issue, place, replay and refuse alike');
@@ -231,8 +342,11 @@ async function main() {
           const run = await measuredRun(id, server, round, ctx);
           runs.push(run);
           log(describeRun(run));
-          if (id in ctx.rates && run.valid) ctx.rates[id] = Math.max(ctx.rates[id], run.requestsPerSecond);
-          if (run.tokens?.exhausted > 0) ctx.rates['first-use'] = 2 * Math.max(ctx.rates['first-use'], ctx.rates.issue, FALLBACK_RATE);
+          if (id in ctx.rates && run.valid)
+            ctx.rates[id] = Math.max(ctx.rates[id], run.requestsPerSecond);
+          if (run.tokens?.exhausted > 0)
+            ctx.rates['first-use'] =
+              2 * Math.max(ctx.rates['first-use'], ctx.rates.issue, FALLBACK_RATE);
         }
       }
     }
@@ -244,12 +358,20 @@ async function main() {
     }
 
     const meta = {
-      startedAt, revision: gitRevision(), node: process.version,
-      redis: await redisVersion(redis.admin), cpus: cpus().length, options, preflight: checks,
+      startedAt,
+      revision: gitRevision(),
+      node: process.version,
+      redis: await redisVersion(redis.admin),
+      cpus: cpus().length,
+      options,
+      preflight: checks,
     };
     const summary = summarize(runs);
     mkdirSync(RESULTS_DIR, { recursive: true });
-    writeFileSync(join(RESULTS_DIR, 'latest.json'), `${JSON.stringify({ meta, summary, memory, runs }, null, 2)}\n`);
+    writeFileSync(
+      join(RESULTS_DIR, 'latest.json'),
+      `${JSON.stringify({ meta, summary, memory, runs }, null, 2)}\n`,
+    );
     process.stdout.write(report({ meta, summary, runs, memory }));
     log(`raw results: ${join(RESULTS_DIR, 'latest.json')}`);
   } finally {

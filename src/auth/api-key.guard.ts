@@ -25,14 +25,22 @@ export class ApiKeyGuard implements CanActivate {
   ) {}
 
   canActivate(context: ExecutionContext): boolean {
-    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_METADATA, [context.getHandler(), context.getClass()])) return true;
+    if (
+      this.reflector.getAllAndOverride<boolean>(PUBLIC_METADATA, [
+        context.getHandler(),
+        context.getClass(),
+      ])
+    )
+      return true;
     const request = context.switchToHttp().getRequest<AuthRequest>();
     const header = request.headers.authorization;
     const key = typeof header === 'string' ? BEARER.exec(header)?.[1] : undefined;
     const subject = key === undefined ? undefined : this.config.apiKeys.get(key);
     if (subject === undefined) {
       throw new ProblemException({
-        status: 401, code: 'UNAUTHENTICATED', title: 'Authentication required',
+        status: 401,
+        code: 'UNAUTHENTICATED',
+        title: 'Authentication required',
         detail: 'Send a valid API key as Authorization: Bearer <key>.',
       });
     }

@@ -7,9 +7,18 @@ describe('loadConfig', () => {
   it('gives docs/CONTRACT.md defaults for an empty environment, with a generated secret', () => {
     const config = loadConfig({});
     expect(config).toMatchObject({
-      production: false, port: 3000, redisUrl: undefined, redisClusterNodes: undefined,
-      tokenTtlSeconds: 900, maxTokenTtlSeconds: 86_400, tokenRateLimit: 60, tokenRateWindowSeconds: 60,
-      tokenMaxOutstanding: 100, resultTtlSeconds: 86_400, inProgressTtlSeconds: 60, trustProxy: false,
+      production: false,
+      port: 3000,
+      redisUrl: undefined,
+      redisClusterNodes: undefined,
+      tokenTtlSeconds: 900,
+      maxTokenTtlSeconds: 86_400,
+      tokenRateLimit: 60,
+      tokenRateWindowSeconds: 60,
+      tokenMaxOutstanding: 100,
+      resultTtlSeconds: 86_400,
+      inProgressTtlSeconds: 60,
+      trustProxy: false,
       tokenSecretGenerated: true,
     });
     expect(config.tokenSecret.length).toBeGreaterThanOrEqual(32);
@@ -19,21 +28,45 @@ describe('loadConfig', () => {
 
   it('reads every variable', () => {
     const config = loadConfig({
-      PORT: '8080', REDIS_CLUSTER_NODES: '10.0.0.1:7000, 10.0.0.2:7001', TOKEN_SECRET: SECRET,
-      TOKEN_TTL_SECONDS: '60', TOKEN_MAX_TTL_SECONDS: '120', TOKEN_RATE_LIMIT: '5', TOKEN_RATE_WINDOW_SECONDS: '10',
-      TOKEN_MAX_OUTSTANDING: '3', IDEMPOTENCY_RESULT_TTL_SECONDS: '30', IDEMPOTENCY_IN_PROGRESS_TTL_SECONDS: '2',
-      API_KEYS: 'alice:key-a,bob:key-b', TRUST_PROXY: '10.0.0.0/8,127.0.0.1',
+      PORT: '8080',
+      REDIS_CLUSTER_NODES: '10.0.0.1:7000, 10.0.0.2:7001',
+      TOKEN_SECRET: SECRET,
+      TOKEN_TTL_SECONDS: '60',
+      TOKEN_MAX_TTL_SECONDS: '120',
+      TOKEN_RATE_LIMIT: '5',
+      TOKEN_RATE_WINDOW_SECONDS: '10',
+      TOKEN_MAX_OUTSTANDING: '3',
+      IDEMPOTENCY_RESULT_TTL_SECONDS: '30',
+      IDEMPOTENCY_IN_PROGRESS_TTL_SECONDS: '2',
+      API_KEYS: 'alice:key-a,bob:key-b',
+      TRUST_PROXY: '10.0.0.0/8,127.0.0.1',
     });
     expect(config).toMatchObject({
-      port: 8080, redisClusterNodes: [{ host: '10.0.0.1', port: 7000 }, { host: '10.0.0.2', port: 7001 }],
-      tokenSecret: SECRET, tokenSecretGenerated: false, tokenTtlSeconds: 60, maxTokenTtlSeconds: 120,
-      tokenRateLimit: 5, tokenRateWindowSeconds: 10, tokenMaxOutstanding: 3, resultTtlSeconds: 30,
-      inProgressTtlSeconds: 2, trustProxy: ['10.0.0.0/8', '127.0.0.1'],
+      port: 8080,
+      redisClusterNodes: [
+        { host: '10.0.0.1', port: 7000 },
+        { host: '10.0.0.2', port: 7001 },
+      ],
+      tokenSecret: SECRET,
+      tokenSecretGenerated: false,
+      tokenTtlSeconds: 60,
+      maxTokenTtlSeconds: 120,
+      tokenRateLimit: 5,
+      tokenRateWindowSeconds: 10,
+      tokenMaxOutstanding: 3,
+      resultTtlSeconds: 30,
+      inProgressTtlSeconds: 2,
+      trustProxy: ['10.0.0.0/8', '127.0.0.1'],
     });
-    expect([...config.apiKeys]).toEqual([['key-a', 'alice'], ['key-b', 'bob']]);
+    expect([...config.apiKeys]).toEqual([
+      ['key-a', 'alice'],
+      ['key-b', 'bob'],
+    ]);
     expect(loadConfig({ TRUST_PROXY: 'true' }).trustProxy).toBe(true);
     expect(loadConfig({ TRUST_PROXY: '2' }).trustProxy).toBe(2);
-    expect(loadConfig({ REDIS_URL: 'redis://localhost:6379/0' }).redisUrl).toBe('redis://localhost:6379/0');
+    expect(loadConfig({ REDIS_URL: 'redis://localhost:6379/0' }).redisUrl).toBe(
+      'redis://localhost:6379/0',
+    );
   });
 
   it.each([
@@ -59,6 +92,9 @@ describe('loadConfig', () => {
   });
 
   it('accepts production with a secret and Redis', () => {
-    expect(loadConfig({ NODE_ENV: 'production', TOKEN_SECRET: SECRET, REDIS_URL: 'redis://r:6379' }).production).toBe(true);
+    expect(
+      loadConfig({ NODE_ENV: 'production', TOKEN_SECRET: SECRET, REDIS_URL: 'redis://r:6379' })
+        .production,
+    ).toBe(true);
   });
 });

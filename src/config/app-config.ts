@@ -39,13 +39,15 @@ const optionalText = z
   .transform((value) => (value === '' ? undefined : value));
 
 const positiveWhole = (fallback: number) =>
-  optionalText.transform((value) => value ?? String(fallback)).pipe(
-    z
-      .string()
-      .regex(/^[0-9]+$/, 'must be a positive whole number')
-      .transform(Number)
-      .refine((n) => n >= 1 && Number.isSafeInteger(n), 'must be a positive whole number'),
-  );
+  optionalText
+    .transform((value) => value ?? String(fallback))
+    .pipe(
+      z
+        .string()
+        .regex(/^[0-9]+$/, 'must be a positive whole number')
+        .transform(Number)
+        .refine((n) => n >= 1 && Number.isSafeInteger(n), 'must be a positive whole number'),
+    );
 
 const hostPort = /^[A-Za-z0-9.-]+:[0-9]{1,5}$/;
 
@@ -58,7 +60,8 @@ const schema = z
       'must look like redis://host:port/db (or rediss:// for TLS)',
     ),
     REDIS_CLUSTER_NODES: optionalText.refine(
-      (nodes) => nodes === undefined || nodes.split(',').every((node) => hostPort.test(node.trim())),
+      (nodes) =>
+        nodes === undefined || nodes.split(',').every((node) => hostPort.test(node.trim())),
       'must be a comma-separated list of host:port',
     ),
     TOKEN_SECRET: optionalText.refine(
@@ -73,11 +76,15 @@ const schema = z
     IDEMPOTENCY_RESULT_TTL_SECONDS: positiveWhole(86_400),
     IDEMPOTENCY_IN_PROGRESS_TTL_SECONDS: positiveWhole(60),
     API_KEYS: optionalText.refine(
-      (keys) => keys === undefined || keys.split(',').every((entry) => /^[^:\s]+:[^:\s,]+$/.test(entry.trim())),
+      (keys) =>
+        keys === undefined ||
+        keys.split(',').every((entry) => /^[^:\s]+:[^:\s,]+$/.test(entry.trim())),
       'must be a comma-separated list of subject:key, e.g. alice:key-a,bob:key-b',
     ),
     TRUST_PROXY: optionalText.refine(
-      (value) => value === undefined || /^(true|false|[0-9]+|[0-9A-Fa-f.:/]+(,[0-9A-Fa-f.:/]+)*)$/.test(value.replaceAll(' ', '')),
+      (value) =>
+        value === undefined ||
+        /^(true|false|[0-9]+|[0-9A-Fa-f.:/]+(,[0-9A-Fa-f.:/]+)*)$/.test(value.replaceAll(' ', '')),
       'must be true, false, a hop count, or comma-separated addresses/CIDRs',
     ),
     LOG_LEVEL: optionalText.refine(
@@ -87,18 +94,31 @@ const schema = z
   })
   .superRefine((env, ctx) => {
     const production = env.NODE_ENV === 'production';
-    const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+    const issue = (path: string, message: string) =>
+      ctx.addIssue({ code: 'custom', path: [path], message });
     if (env.TOKEN_TTL_SECONDS > env.TOKEN_MAX_TTL_SECONDS) {
-      issue('TOKEN_TTL_SECONDS', `must not exceed TOKEN_MAX_TTL_SECONDS (${env.TOKEN_MAX_TTL_SECONDS})`);
+      issue(
+        'TOKEN_TTL_SECONDS',
+        `must not exceed TOKEN_MAX_TTL_SECONDS (${env.TOKEN_MAX_TTL_SECONDS})`,
+      );
     }
     if (env.REDIS_URL && env.REDIS_CLUSTER_NODES) {
-      issue('REDIS_URL', 'set either REDIS_URL (single Redis) or REDIS_CLUSTER_NODES (Cluster), not both');
+      issue(
+        'REDIS_URL',
+        'set either REDIS_URL (single Redis) or REDIS_CLUSTER_NODES (Cluster), not both',
+      );
     }
     if (production && !env.TOKEN_SECRET) {
-      issue('TOKEN_SECRET', 'is required under NODE_ENV=production: every instance must sign with the same secret');
+      issue(
+        'TOKEN_SECRET',
+        'is required under NODE_ENV=production: every instance must sign with the same secret',
+      );
     }
     if (production && !env.REDIS_URL && !env.REDIS_CLUSTER_NODES) {
-      issue('REDIS_URL', 'is required under NODE_ENV=production (or REDIS_CLUSTER_NODES): the in-memory store is single-instance');
+      issue(
+        'REDIS_URL',
+        'is required under NODE_ENV=production (or REDIS_CLUSTER_NODES): the in-memory store is single-instance',
+      );
     }
   });
 
@@ -111,7 +131,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       const given = env[name] === undefined ? '' : ` (got ${JSON.stringify(env[name])})`;
       return `- ${name} ${issue.message}${given}`;
     });
-    throw new ConfigError(`Invalid configuration; fix these environment variables (see .env.example):\n${lines.join('\n')}`);
+    throw new ConfigError(
+      `Invalid configuration; fix these environment variables (see .env.example):\n${lines.join('\n')}`,
+    );
   }
   const e = parsed.data;
   return {

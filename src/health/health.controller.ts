@@ -17,7 +17,10 @@ export class HealthController {
 
   @Get()
   @HealthCheck({ swaggerDocumentation: false })
-  @ApiOkResponse({ description: 'Ready', schema: { type: 'object', properties: { status: { type: 'string', enum: ['ok'] } } } })
+  @ApiOkResponse({
+    description: 'Ready',
+    schema: { type: 'object', properties: { status: { type: 'string', enum: ['ok'] } } },
+  })
   @ApiProblemResponse(503, 'Redis does not answer', ['STORE_UNAVAILABLE'], ['Retry-After'])
   async check(): Promise<HealthCheckResult> {
     try {

@@ -13,17 +13,38 @@ export function loggerOptions(config: Pick<AppConfig, 'production' | 'logLevel'>
   const pretty = !config.production && config.logLevel !== 'silent';
   return {
     level: config.logLevel,
-    transport: pretty ? { target: 'pino-pretty', options: { singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,req,res' } } : undefined,
+    transport: pretty
+      ? {
+          target: 'pino-pretty',
+          options: {
+            singleLine: true,
+            translateTime: 'SYS:HH:MM:ss.l',
+            ignore: 'pid,hostname,req,res',
+          },
+        }
+      : undefined,
     hooks: {
       logMethod(args, method) {
-        method.apply(this, args.map((arg) => (typeof arg === 'string' ? scrubTokens(arg) : arg)) as Parameters<typeof method>);
+        method.apply(
+          this,
+          args.map((arg) => (typeof arg === 'string' ? scrubTokens(arg) : arg)) as Parameters<
+            typeof method
+          >,
+        );
       },
     },
     formatters: {
       log: (object) => {
         const { err } = object;
         if (!(err instanceof Error)) return object;
-        return { ...object, err: { type: err.name, message: scrubTokens(err.message), stack: err.stack && scrubTokens(err.stack) } };
+        return {
+          ...object,
+          err: {
+            type: err.name,
+            message: scrubTokens(err.message),
+            stack: err.stack && scrubTokens(err.stack),
+          },
+        };
       },
     },
   };
@@ -47,10 +68,16 @@ export class LoggingModule implements OnApplicationBootstrap {
     const options = loggerOptions(config);
     // Asynchronous writes: lines written while a write is under way go out together, where a
     // synchronous write per line cost a sixth of the CPU under load (scripts/bench).
-    const stream = destination ?? (options.transport ? undefined : pino.destination({ dest: 1, sync: false }));
+    const stream =
+      destination ?? (options.transport ? undefined : pino.destination({ dest: 1, sync: false }));
     return {
       module: LoggingModule,
-      imports: [LoggerModule.forRoot({ pinoHttp: stream ? [{ ...options, transport: undefined }, stream] : options, forRoutes: [] })],
+      imports: [
+        LoggerModule.forRoot({
+          pinoHttp: stream ? [{ ...options, transport: undefined }, stream] : options,
+          forRoutes: [],
+        }),
+      ],
       providers: [{ provide: LOGGER_OPTIONS, useValue: options }],
     };
   }

@@ -31,7 +31,15 @@ export function logRequests(server: Server, logger: Logger): void {
       const route = req[ROUTE_PATH] ?? req.route?.path;
       const aborted = !res.writableFinished;
       logger[aborted || res.statusCode >= 500 ? 'warn' : 'info'](
-        { method: req.method, url, status: res.statusCode, responseTime, route, idempotency: idempotencyOutcomeOf(req), aborted: aborted || undefined },
+        {
+          method: req.method,
+          url,
+          status: res.statusCode,
+          responseTime,
+          route,
+          idempotency: idempotencyOutcomeOf(req),
+          aborted: aborted || undefined,
+        },
         `${req.method} ${route ?? url} ${res.statusCode} ${responseTime}ms${aborted ? ' aborted' : ''}`,
       );
     });

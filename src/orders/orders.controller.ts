@@ -1,4 +1,13 @@
-import { Body, Controller, HttpCode, Param, Post, Res, UsePipes, ValidationPipe } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  HttpCode,
+  Param,
+  Post,
+  Res,
+  UsePipes,
+  ValidationPipe,
+} from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiProblemResponse, Idempotent } from '@idempotency-tokens/nestjs';
 import { CreateOrderDto } from './dto/create-order.dto.js';
@@ -23,7 +32,10 @@ export class OrdersController {
 
   @Post()
   @ApiOperation({ summary: 'Place an order (needs a token with scope orders.create)' })
-  @ApiCreatedResponse({ type: Order, headers: { Location: { description: '/orders/{id}', schema: { type: 'string' } } } })
+  @ApiCreatedResponse({
+    type: Order,
+    headers: { Location: { description: '/orders/{id}', schema: { type: 'string' } } },
+  })
   @Idempotent({ scope: 'orders.create' })
   create(@Body() dto: CreateOrderDto, @Res({ passthrough: true }) response: HeaderSetter): Order {
     const order = this.orders.create(dto);

@@ -10,7 +10,12 @@ export class OrdersService {
   private readonly orders = new Map<string, Order>();
 
   create({ item, quantity }: CreateOrderDto): Order {
-    const order = Object.assign(new Order(), { id: randomUUID(), item, quantity, createdAt: new Date().toISOString() });
+    const order = Object.assign(new Order(), {
+      id: randomUUID(),
+      item,
+      quantity,
+      createdAt: new Date().toISOString(),
+    });
     this.orders.set(order.id, order);
     return order;
   }
@@ -19,7 +24,9 @@ export class OrdersService {
     const order = this.orders.get(id);
     if (!order) {
       throw new ProblemException({
-        status: 404, code: 'ORDER_NOT_FOUND', title: 'Order not found',
+        status: 404,
+        code: 'ORDER_NOT_FOUND',
+        title: 'Order not found',
         detail: `There is no order ${JSON.stringify(id)}.`,
       });
     }

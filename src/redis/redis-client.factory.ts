@@ -18,7 +18,9 @@ export const FAIL_FAST_OPTIONS = {
 } satisfies RedisOptions;
 
 /** A client for `REDIS_URL` or `REDIS_CLUSTER_NODES`; `undefined` when neither is set. */
-export function createRedisClient(config: Pick<AppConfig, 'redisUrl' | 'redisClusterNodes'>): Redis | Cluster | undefined {
+export function createRedisClient(
+  config: Pick<AppConfig, 'redisUrl' | 'redisClusterNodes'>,
+): Redis | Cluster | undefined {
   if (config.redisUrl) return new Redis(config.redisUrl, FAIL_FAST_OPTIONS);
   if (config.redisClusterNodes) {
     const { retryStrategy, enableOfflineQueue, ...redisOptions } = FAIL_FAST_OPTIONS;

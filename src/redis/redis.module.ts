@@ -1,4 +1,11 @@
-import { Global, Inject, Logger, Module, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import {
+  Global,
+  Inject,
+  Logger,
+  Module,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+} from '@nestjs/common';
 import type { Cluster, Redis } from 'ioredis';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
@@ -12,7 +19,13 @@ const READY_WAIT_MS = 5_000;
 /** Owns the app's Redis connection: made from the config, awaited at start, closed at shutdown. */
 @Global()
 @Module({
-  providers: [{ provide: REDIS_CLIENT, inject: [APP_CONFIG], useFactory: (config: AppConfig) => createRedisClient(config) }],
+  providers: [
+    {
+      provide: REDIS_CLIENT,
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig) => createRedisClient(config),
+    },
+  ],
   exports: [REDIS_CLIENT],
 })
 export class RedisModule implements OnModuleInit, OnApplicationShutdown {
@@ -22,7 +35,8 @@ export class RedisModule implements OnModuleInit, OnApplicationShutdown {
     // Without a listener ioredis prints every failed reconnect; log each outage once instead.
     let down = false;
     client?.on('error', (error: Error) => {
-      if (!down) this.logger.error(`Redis unreachable (${error.message}); answering 503 until it is back`);
+      if (!down)
+        this.logger.error(`Redis unreachable (${error.message}); answering 503 until it is back`);
       down = true;
     });
     client?.on('ready', () => {
@@ -35,7 +49,10 @@ export class RedisModule implements OnModuleInit, OnApplicationShutdown {
   async onModuleInit(): Promise<void> {
     if (!this.client) return;
     if (await waitForReady(this.client, READY_WAIT_MS)) this.logger.log('Redis connection ready');
-    else this.logger.error(`Redis not ready after ${READY_WAIT_MS} ms; starting anyway, answering 503 until it is`);
+    else
+      this.logger.error(
+        `Redis not ready after ${READY_WAIT_MS} ms; starting anyway, answering 503 until it is`,
+      );
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -26,8 +26,15 @@ export interface StartOptions {
 }
 
 /** Starts any root module on a free loopback port, set up exactly as `main.ts` sets up the service. */
-export async function startModule(rootModule: DynamicModule, options: StartOptions & { trustProxy?: boolean | number | string[] } = {}): Promise<RunningApp> {
-  const app = await createApp(rootModule, { adapter: options.adapter, trustProxy: options.trustProxy, logger: options.logger ?? false });
+export async function startModule(
+  rootModule: DynamicModule,
+  options: StartOptions & { trustProxy?: boolean | number | string[] } = {},
+): Promise<RunningApp> {
+  const app = await createApp(rootModule, {
+    adapter: options.adapter,
+    trustProxy: options.trustProxy,
+    logger: options.logger ?? false,
+  });
   await app.listen(0, '127.0.0.1');
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1').replace('localhost', '127.0.0.1');
   return { app, url, close: () => app.close() };
@@ -38,9 +45,21 @@ export async function startModule(rootModule: DynamicModule, options: StartOptio
  * silent request logs, and limits high enough to stay out of the way of tests that are not
  * about the limiter.
  */
-export async function startService(env: Record<string, string>, options: StartOptions = {}): Promise<RunningApp> {
-  const config = loadConfig({ TOKEN_SECRET: TEST_SECRET, TOKEN_RATE_LIMIT: '100000', TOKEN_MAX_OUTSTANDING: '100000', LOG_LEVEL: 'silent', ...env });
-  return startModule(AppModule.forRoot(config, options.logDestination), { ...options, trustProxy: config.trustProxy });
+export async function startService(
+  env: Record<string, string>,
+  options: StartOptions = {},
+): Promise<RunningApp> {
+  const config = loadConfig({
+    TOKEN_SECRET: TEST_SECRET,
+    TOKEN_RATE_LIMIT: '100000',
+    TOKEN_MAX_OUTSTANDING: '100000',
+    LOG_LEVEL: 'silent',
+    ...env,
+  });
+  return startModule(AppModule.forRoot(config, options.logDestination), {
+    ...options,
+    trustProxy: config.trustProxy,
+  });
 }
 
 export interface TokenOptions {
@@ -50,14 +69,18 @@ export interface TokenOptions {
 }
 
 /** `GET /tokens`, expecting 200; returns the token. */
-export async function fetchToken(url: string, { scope, ttl, apiKey }: TokenOptions = {}): Promise<string> {
+export async function fetchToken(
+  url: string,
+  { scope, ttl, apiKey }: TokenOptions = {},
+): Promise<string> {
   const query: Record<string, string> = {};
   if (scope !== undefined) query.scope = scope;
   if (ttl !== undefined) query.ttl = String(ttl);
   const call = request(url).get('/tokens').query(query);
   if (apiKey) call.set('Authorization', `Bearer ${apiKey}`);
   const response = await call;
-  if (response.status !== 200) throw new Error(`GET /tokens answered ${response.status}: ${response.text}`);
+  if (response.status !== 200)
+    throw new Error(`GET /tokens answered ${response.status}: ${response.text}`);
   return response.body.token as string;
 }
 
@@ -66,14 +89,34 @@ export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve
 /** Collects everything the app logs, to check what must never be in it. */
 export class CapturingLogger implements LoggerService {
   readonly lines: string[] = [];
-  log(...parts: unknown[]) { this.lines.push(stringify(parts)); }
-  error(...parts: unknown[]) { this.lines.push(stringify(parts)); }
-  warn(...parts: unknown[]) { this.lines.push(stringify(parts)); }
-  debug(...parts: unknown[]) { this.lines.push(stringify(parts)); }
-  verbose(...parts: unknown[]) { this.lines.push(stringify(parts)); }
-  fatal(...parts: unknown[]) { this.lines.push(stringify(parts)); }
+  log(...parts: unknown[]) {
+    this.lines.push(stringify(parts));
+  }
+  error(...parts: unknown[]) {
+    this.lines.push(stringify(parts));
+  }
+  warn(...parts: unknown[]) {
+    this.lines.push(stringify(parts));
+  }
+  debug(...parts: unknown[]) {
+    this.lines.push(stringify(parts));
+  }
+  verbose(...parts: unknown[]) {
+    this.lines.push(stringify(parts));
+  }
+  fatal(...parts: unknown[]) {
+    this.lines.push(stringify(parts));
+  }
 }
 
 function stringify(parts: unknown[]): string {
-  return parts.map((part) => (part instanceof Error ? `${part.message}\n${part.stack}` : typeof part === 'string' ? part : JSON.stringify(part))).join(' ');
+  return parts
+    .map((part) =>
+      part instanceof Error
+        ? `${part.message}\n${part.stack}`
+        : typeof part === 'string'
+          ? part
+          : JSON.stringify(part),
+    )
+    .join(' ');
 }

@@ -88,7 +88,9 @@ describe('startRedisCluster', () => {
     const keys = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j'];
 
     await Promise.all(keys.map((key) => redis!.set(key, `value-of-${key}`)));
-    expect(await Promise.all(keys.map((key) => redis!.get(key)))).toEqual(keys.map((key) => `value-of-${key}`));
+    expect(await Promise.all(keys.map((key) => redis!.get(key)))).toEqual(
+      keys.map((key) => `value-of-${key}`),
+    );
 
     const slots = await Promise.all(keys.map((key) => redis!.cluster('KEYSLOT', key)));
     expect(new Set(slots).size).toBe(keys.length);

@@ -109,7 +109,9 @@ export function getFreePort(): Promise<number> {
     server.listen(0, HOST, () => {
       const address = server.address();
       const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => (port ? resolve(port) : reject(new Error('Could not read the port of a listening socket'))));
+      server.close(() =>
+        port ? resolve(port) : reject(new Error('Could not read the port of a listening socket')),
+      );
     });
   });
 }
@@ -129,13 +131,16 @@ function isPortFree(port: number): Promise<boolean> {
  */
 async function getFreeClusterPort(reserved: Set<number>): Promise<number> {
   for (let attempt = 0; attempt < 200; attempt++) {
-    const port = CLUSTER_PORT_MIN + Math.floor(Math.random() * (CLUSTER_PORT_MAX - CLUSTER_PORT_MIN));
+    const port =
+      CLUSTER_PORT_MIN + Math.floor(Math.random() * (CLUSTER_PORT_MAX - CLUSTER_PORT_MIN));
     if (reserved.has(port) || reserved.has(port + CLUSTER_BUS_OFFSET)) continue;
     reserved.add(port);
     if ((await isPortFree(port)) && (await isPortFree(port + CLUSTER_BUS_OFFSET))) return port;
     reserved.delete(port);
   }
-  throw new Error(`No port P in ${CLUSTER_PORT_MIN}-${CLUSTER_PORT_MAX} with P and P+${CLUSTER_BUS_OFFSET} free`);
+  throw new Error(
+    `No port P in ${CLUSTER_PORT_MIN}-${CLUSTER_PORT_MAX} with P and P+${CLUSTER_BUS_OFFSET} free`,
+  );
 }
 
 /** One raw RESP round trip; cheaper than spawning redis-cli on every poll. */
@@ -210,17 +215,28 @@ function logTail(logFile: string): string {
 }
 
 /** Spawns redis-server in the foreground and resolves once it answers PING. */
-async function launchRedisServer(port: number, dir: string, extraArgs: string[] = []): Promise<RunningServer> {
+async function launchRedisServer(
+  port: number,
+  dir: string,
+  extraArgs: string[] = [],
+): Promise<RunningServer> {
   const logFile = join(dir, `redis-${port}.log`);
   const args = [
-    '--port', String(port),
-    '--bind', HOST,
-    '--save', '',
-    '--appendonly', 'no',
-    '--protected-mode', 'no',
-    '--dir', dir,
+    '--port',
+    String(port),
+    '--bind',
+    HOST,
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--protected-mode',
+    'no',
+    '--dir',
+    dir,
     // stdio is ignored, so keep the log on disk to explain startup failures.
-    '--logfile', logFile,
+    '--logfile',
+    logFile,
     ...extraArgs,
   ];
   const child = spawn('redis-server', args, { stdio: 'ignore' });
@@ -231,7 +247,9 @@ async function launchRedisServer(port: number, dir: string, extraArgs: string[] 
 
   let failure: Error | undefined;
   child.once('error', (err) => {
-    failure = new Error(`Could not spawn redis-server (run scripts/ensure-redis.sh): ${err.message}`);
+    failure = new Error(
+      `Could not spawn redis-server (run scripts/ensure-redis.sh): ${err.message}`,
+    );
   });
   child.once('exit', (code, signal) => {
     liveChildren.delete(child);
@@ -245,7 +263,8 @@ async function launchRedisServer(port: number, dir: string, extraArgs: string[] 
     await waitUntil(
       () => answersPing(port),
       SERVER_START_TIMEOUT_MS,
-      () => `redis-server on port ${port} did not answer PING within ${SERVER_START_TIMEOUT_MS} ms:\n${logTail(logFile)}`,
+      () =>
+        `redis-server on port ${port} did not answer PING within ${SERVER_START_TIMEOUT_MS} ms:\n${logTail(logFile)}`,
       () => failure,
     );
   } catch (err) {
@@ -278,14 +297,16 @@ async function killServer({ port, child }: RunningServer): Promise<void> {
   await waitUntil(
     () => refusesConnections(port),
     PORT_CLOSE_TIMEOUT_MS,
-    () => `Port ${port} still accepts connections ${PORT_CLOSE_TIMEOUT_MS} ms after redis-server was killed`,
+    () =>
+      `Port ${port} still accepts connections ${PORT_CLOSE_TIMEOUT_MS} ms after redis-server was killed`,
   );
 }
 
 function redisCli(args: string[], timeoutMs = 10_000): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile('redis-cli', args, { timeout: timeoutMs }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`redis-cli ${args.join(' ')} failed: ${err.message}\n${stdout}${stderr}`));
+      if (err)
+        reject(new Error(`redis-cli ${args.join(' ')} failed: ${err.message}\n${stdout}${stderr}`));
       else resolve(stdout);
     });
   });
@@ -341,9 +362,12 @@ async function launchClusterNode(dir: string, reserved: Set<number>): Promise<Ru
     const port = await getFreeClusterPort(reserved);
     try {
       return await launchRedisServer(port, dir, [
-        '--cluster-enabled', 'yes',
-        '--cluster-config-file', join(dir, `nodes-${port}.conf`),
-        '--cluster-node-timeout', '2000',
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        join(dir, `nodes-${port}.conf`),
+        '--cluster-node-timeout',
+        '2000',
       ]);
     } catch (err) {
       if (!(err instanceof RedisExitedDuringStartup) || attempt >= 3) throw err;
@@ -368,7 +392,9 @@ function parseInfo(text: string): Map<string, string> {
 async function waitForClusterReady(ports: number[]): Promise<void> {
   const lastInfo = new Map<number, string>();
   const nodeIsReady = async (port: number) => {
-    const text = await redisCli(['-h', HOST, '-p', String(port), 'cluster', 'info']).catch((err: Error) => err.message);
+    const text = await redisCli(['-h', HOST, '-p', String(port), 'cluster', 'info']).catch(
+      (err: Error) => err.message,
+    );
     lastInfo.set(port, text);
     const info = parseInfo(text);
     return (
@@ -406,7 +432,14 @@ export async function startRedisCluster(): Promise<RedisClusterHandle> {
 
     const ports = servers.map((server) => server.port);
     await redisCli(
-      ['--cluster', 'create', ...ports.map((port) => `${HOST}:${port}`), '--cluster-replicas', '0', '--cluster-yes'],
+      [
+        '--cluster',
+        'create',
+        ...ports.map((port) => `${HOST}:${port}`),
+        '--cluster-replicas',
+        '0',
+        '--cluster-yes',
+      ],
       CLUSTER_READY_TIMEOUT_MS,
     );
     await waitForClusterReady(ports);

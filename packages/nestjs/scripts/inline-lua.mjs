@@ -17,7 +17,12 @@ const entries = readdirSync(dir)
     if (!name) throw new Error(`inline-lua: ${file} is not named <name>-<numberOfKeys>.lua`);
     const lua = readFileSync(new URL(file, dir), 'utf8');
     const sha1 = createHash('sha1').update(lua).digest('hex');
-    const script = { name: `idempotency:${name}:${sha1.slice(0, 12)}`, numberOfKeys: Number(keys), sha1, lua };
+    const script = {
+      name: `idempotency:${name}:${sha1.slice(0, 12)}`,
+      numberOfKeys: Number(keys),
+      sha1,
+      lua,
+    };
     return `/** From ${file}. */\nexport const ${camel(name)}: LuaScript = ${JSON.stringify(script, null, 2)};\n`;
   });
 

@@ -12,5 +12,8 @@ import canonicalize from 'canonicalize';
 export function fingerprintOf(method: string, url: string, body: unknown): string {
   const canonicalBody = body === undefined ? '' : (canonicalize(body) ?? '');
   // 128 of SHA-256's bits are plenty to tell requests apart, and keep every marker 21 bytes smaller.
-  return createHash('sha256').update(`${method}\n${url}\n${canonicalBody}`).digest().toString('base64url', 0, 16);
+  return createHash('sha256')
+    .update(`${method}\n${url}\n${canonicalBody}`)
+    .digest()
+    .toString('base64url', 0, 16);
 }

@@ -3,14 +3,26 @@ import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import { randomUUID } from 'node:crypto';
 import { callerOf } from './caller.js';
 import { fingerprintOf } from './fingerprint.js';
-import { IDEMPOTENCY_SETTINGS, IDEMPOTENT_METADATA, TOKEN_CONSUMED_HEADER, TOKEN_HEADER, TOKEN_STORE } from './idempotency.constants.js';
+import {
+  IDEMPOTENCY_SETTINGS,
+  IDEMPOTENT_METADATA,
+  TOKEN_CONSUMED_HEADER,
+  TOKEN_HEADER,
+  TOKEN_STORE,
+} from './idempotency.constants.js';
 import { IdempotencyMetrics } from './idempotency.metrics.js';
 import type { IdempotencySettings } from './idempotency.settings.js';
 import type { IdempotentOptions } from './interfaces/idempotent-options.interface.js';
 import type { TokenRef, TokenStore } from './interfaces/token-store.interface.js';
 import { decodeOutcome, OutcomeRecorder } from './outcome.recorder.js';
 import {
-  malformedRequest, payloadMismatch, requestInProgress, tokenInvalid, tokenMissing, tokenUnknown, tokenUsed,
+  malformedRequest,
+  payloadMismatch,
+  requestInProgress,
+  tokenInvalid,
+  tokenMissing,
+  tokenUnknown,
+  tokenUsed,
 } from './problems/idempotency.problems.js';
 import { ReplayException } from './problems/replay.exception.js';
 import { TokenCodec } from './tokens/token-codec.js';
@@ -43,10 +55,10 @@ export class IdempotencyGuard implements CanActivate {
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const options = this.reflector.getAllAndOverride<Required<IdempotentOptions> | undefined>(IDEMPOTENT_METADATA, [
-      context.getHandler(),
-      context.getClass(),
-    ]);
+    const options = this.reflector.getAllAndOverride<Required<IdempotentOptions> | undefined>(
+      IDEMPOTENT_METADATA,
+      [context.getHandler(), context.getClass()],
+    );
     const request = context.switchToHttp().getRequest<HttpRequest & { [CHECKED]?: true }>();
     // @Idempotent() on both a controller and its handler installs this guard twice: consume once.
     if (!options || request[CHECKED]) return true;
@@ -69,7 +81,11 @@ export class IdempotencyGuard implements CanActivate {
       throw tokenUnknown();
     }
 
-    this.adapterHost.httpAdapter.setHeader(context.switchToHttp().getResponse(), TOKEN_CONSUMED_HEADER, 'true');
+    this.adapterHost.httpAdapter.setHeader(
+      context.switchToHttp().getResponse(),
+      TOKEN_CONSUMED_HEADER,
+      'true',
+    );
     switch (result.state) {
       case 'first':
         this.metrics.tokenPresented(request, 'first_use');
@@ -111,7 +127,9 @@ export class IdempotencyGuard implements CanActivate {
     try {
       return fingerprintOf(request.method, request.originalUrl ?? request.url, request.body);
     } catch (error) {
-      throw malformedRequest(`The request body cannot be canonicalised: ${(error as Error).message}. Nothing was consumed.`);
+      throw malformedRequest(
+        `The request body cannot be canonicalised: ${(error as Error).message}. Nothing was consumed.`,
+      );
     }
   }
 }

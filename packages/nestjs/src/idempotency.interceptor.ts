@@ -1,4 +1,9 @@
-import { type CallHandler, type ExecutionContext, Injectable, type NestInterceptor } from '@nestjs/common';
+import {
+  type CallHandler,
+  type ExecutionContext,
+  Injectable,
+  type NestInterceptor,
+} from '@nestjs/common';
 import { type Observable, tap } from 'rxjs';
 import { OutcomeRecorder, type StoredResponse } from './outcome.recorder.js';
 
@@ -23,7 +28,9 @@ export class IdempotencyInterceptor implements NestInterceptor {
     const http = context.switchToHttp();
     const request = http.getRequest<object>();
     const response = http.getResponse<ResponseLike>();
-    return next.handle().pipe(tap((body) => this.recorder.record(request, storedResponseOf(response, body))));
+    return next
+      .handle()
+      .pipe(tap((body) => this.recorder.record(request, storedResponseOf(response, body))));
   }
 }
 
@@ -40,7 +47,8 @@ function storedResponseOf(response: ResponseLike, body: unknown): StoredResponse
   if (body === undefined || body === null) {
     stored.body = '';
   } else if (typeof body === 'string') {
-    headers['content-type'] = typeof contentType === 'string' ? contentType : 'text/plain; charset=utf-8';
+    headers['content-type'] =
+      typeof contentType === 'string' ? contentType : 'text/plain; charset=utf-8';
     stored.body = body;
   } else if (!Buffer.isBuffer(body) && !isStream(body)) {
     headers['content-type'] = JSON_TYPE;

@@ -2,7 +2,8 @@ import type * as PromClient from 'prom-client';
 import { importOptionalPeer } from './optional-peer.js';
 
 /** How a presented token fared: the `outcome` label of `idempotency_tokens_consumed_total`. */
-export type ConsumeOutcome = 'first_use' | 'replay' | 'in_progress' | 'used' | 'unknown' | 'invalid' | 'mismatch';
+export type ConsumeOutcome =
+  'first_use' | 'replay' | 'in_progress' | 'used' | 'unknown' | 'invalid' | 'mismatch';
 
 const OUTCOME = Symbol('idempotency_module:outcome');
 type Annotated = { [OUTCOME]?: ConsumeOutcome; raw?: Annotated };
@@ -31,13 +32,19 @@ export class IdempotencyMetrics {
 
   /** Loads `prom-client` if the app has it; the module's provider for this class. */
   static async create(): Promise<IdempotencyMetrics> {
-    return new IdempotencyMetrics(await importOptionalPeer('prom-client', () => import('prom-client')));
+    return new IdempotencyMetrics(
+      await importOptionalPeer('prom-client', () => import('prom-client')),
+    );
   }
 
   constructor(prom?: typeof PromClient) {
     if (!prom) return;
     const registers = [(this.registry = new prom.Registry())];
-    this.issued = new prom.Counter({ name: 'idempotency_tokens_issued_total', help: 'Tokens issued by GET /tokens', registers });
+    this.issued = new prom.Counter({
+      name: 'idempotency_tokens_issued_total',
+      help: 'Tokens issued by GET /tokens',
+      registers,
+    });
     this.consumed = new prom.Counter({
       name: 'idempotency_tokens_consumed_total',
       help: 'Tokens presented to @Idempotent() handlers, by outcome',

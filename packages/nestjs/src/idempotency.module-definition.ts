@@ -13,9 +13,12 @@ export interface IdempotencyModuleExtras {
 export const { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN, OPTIONS_TYPE, ASYNC_OPTIONS_TYPE } =
   new ConfigurableModuleBuilder<IdempotencyModuleOptions>()
     .setClassMethodName('forRoot')
-    .setExtras<IdempotencyModuleExtras>({ isGlobal: true, tokenEndpoint: true }, (definition, extras) => ({
-      ...definition,
-      global: extras.isGlobal,
-      controllers: extras.tokenEndpoint ? [TokensController] : [],
-    }))
+    .setExtras<IdempotencyModuleExtras>(
+      { isGlobal: true, tokenEndpoint: true },
+      (definition, extras) => ({
+        ...definition,
+        global: extras.isGlobal,
+        controllers: extras.tokenEndpoint ? [TokensController] : [],
+      }),
+    )
     .build();

@@ -20,9 +20,13 @@ function createStore(options: IdempotencyModuleOptions, settings: IdempotencySet
   if (options.store) return options.store;
   if (options.redis) return new RedisTokenStore(options.redis, { keyPrefix: settings.keyPrefix });
   if (process.env.NODE_ENV === 'production') {
-    throw new Error('IdempotencyModule: the in-memory store is single-instance and refused under NODE_ENV=production; pass a Redis or Cluster client as the `redis` option (or your own `store`).');
+    throw new Error(
+      'IdempotencyModule: the in-memory store is single-instance and refused under NODE_ENV=production; pass a Redis or Cluster client as the `redis` option (or your own `store`).',
+    );
   }
-  new Logger('Idempotency').warn('Using the in-memory token store: single instance only, tokens are lost on restart. Give the module a Redis client for anything shared.');
+  new Logger('Idempotency').warn(
+    'Using the in-memory token store: single instance only, tokens are lost on restart. Give the module a Redis client for anything shared.',
+  );
   return new MemoryTokenStore();
 }
 
@@ -41,10 +45,17 @@ function createStore(options: IdempotencyModuleOptions, settings: IdempotencySet
     {
       provide: TOKEN_STORE,
       inject: [MODULE_OPTIONS_TOKEN, IDEMPOTENCY_SETTINGS, IdempotencyMetrics],
-      useFactory: (options: IdempotencyModuleOptions, settings: IdempotencySettings, metrics: IdempotencyMetrics) =>
-        new InstrumentedTokenStore(createStore(options, settings), metrics),
+      useFactory: (
+        options: IdempotencyModuleOptions,
+        settings: IdempotencySettings,
+        metrics: IdempotencyMetrics,
+      ) => new InstrumentedTokenStore(createStore(options, settings), metrics),
     },
-    { provide: TokenCodec, inject: [IDEMPOTENCY_SETTINGS], useFactory: (settings: IdempotencySettings) => new TokenCodec(settings.secret) },
+    {
+      provide: TokenCodec,
+      inject: [IDEMPOTENCY_SETTINGS],
+      useFactory: (settings: IdempotencySettings) => new TokenCodec(settings.secret),
+    },
     TokensService,
     OutcomeRecorder,
     IdempotencyGuard,
@@ -52,8 +63,15 @@ function createStore(options: IdempotencyModuleOptions, settings: IdempotencySet
     ProblemDetailsFilter,
   ],
   exports: [
-    IDEMPOTENCY_SETTINGS, TOKEN_STORE, IdempotencyMetrics, TokenCodec, TokensService, OutcomeRecorder,
-    IdempotencyGuard, IdempotencyInterceptor, ProblemDetailsFilter,
+    IDEMPOTENCY_SETTINGS,
+    TOKEN_STORE,
+    IdempotencyMetrics,
+    TokenCodec,
+    TokensService,
+    OutcomeRecorder,
+    IdempotencyGuard,
+    IdempotencyInterceptor,
+    ProblemDetailsFilter,
   ],
 })
 export class IdempotencyModule extends ConfigurableModuleClass {}

@@ -13,8 +13,12 @@ describe('module options', () => {
 
   it('applies the documented defaults', () => {
     expect(resolveSettings({ secret })).toMatchObject({
-      keyPrefix: 'idem:', tokenTtlSeconds: 900, maxTokenTtlSeconds: 86_400, resultTtlSeconds: 86_400,
-      inProgressTtlSeconds: 60, maxStoredResponseBytes: 65_536,
+      keyPrefix: 'idem:',
+      tokenTtlSeconds: 900,
+      maxTokenTtlSeconds: 86_400,
+      resultTtlSeconds: 86_400,
+      inProgressTtlSeconds: 60,
+      maxStoredResponseBytes: 65_536,
     });
   });
 
@@ -22,13 +26,18 @@ describe('module options', () => {
     [{ secret: 'short' }, /secret must be at least 32/],
     [{ secret, tokenTtlSeconds: 0 }, /tokenTtlSeconds must be a positive whole number/],
     [{ secret, resultTtlSeconds: 1.5 }, /resultTtlSeconds/],
-    [{ secret, tokenTtlSeconds: 100, maxTokenTtlSeconds: 10 }, /must not exceed maxTokenTtlSeconds/],
+    [
+      { secret, tokenTtlSeconds: 100, maxTokenTtlSeconds: 10 },
+      /must not exceed maxTokenTtlSeconds/,
+    ],
   ])('refuses %j at start', (options, message) => {
     expect(() => resolveSettings(options)).toThrow(message);
   });
 
   it('refuses the in-memory store under NODE_ENV=production, naming the option that fixes it', async () => {
     process.env.NODE_ENV = 'production';
-    await expect(Test.createTestingModule({ imports: [IdempotencyModule.forRoot({ secret })] }).compile()).rejects.toThrow(/`redis` option/);
+    await expect(
+      Test.createTestingModule({ imports: [IdempotencyModule.forRoot({ secret })] }).compile(),
+    ).rejects.toThrow(/`redis` option/);
   });
 });

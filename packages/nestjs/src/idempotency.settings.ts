@@ -40,15 +40,25 @@ export function resolveSettings(options: IdempotencyModuleOptions): IdempotencyS
   } as IdempotencySettings;
   const problems: string[] = [];
   if (typeof settings.secret !== 'string' || settings.secret.length < MIN_SECRET_LENGTH) {
-    problems.push(`secret must be at least ${MIN_SECRET_LENGTH} characters (e.g. \`openssl rand -base64 48\`)`);
+    problems.push(
+      `secret must be at least ${MIN_SECRET_LENGTH} characters (e.g. \`openssl rand -base64 48\`)`,
+    );
   }
-  for (const name of ['tokenTtlSeconds', 'maxTokenTtlSeconds', 'resultTtlSeconds', 'inProgressTtlSeconds', 'maxStoredResponseBytes'] as const) {
+  for (const name of [
+    'tokenTtlSeconds',
+    'maxTokenTtlSeconds',
+    'resultTtlSeconds',
+    'inProgressTtlSeconds',
+    'maxStoredResponseBytes',
+  ] as const) {
     if (!Number.isSafeInteger(settings[name]) || settings[name] <= 0) {
       problems.push(`${name} must be a positive whole number, got ${String(settings[name])}`);
     }
   }
   if (settings.tokenTtlSeconds > settings.maxTokenTtlSeconds) {
-    problems.push(`tokenTtlSeconds (${settings.tokenTtlSeconds}) must not exceed maxTokenTtlSeconds (${settings.maxTokenTtlSeconds})`);
+    problems.push(
+      `tokenTtlSeconds (${settings.tokenTtlSeconds}) must not exceed maxTokenTtlSeconds (${settings.maxTokenTtlSeconds})`,
+    );
   }
   if (problems.length > 0) {
     throw new Error(`Invalid IdempotencyModule options:\n- ${problems.join('\n- ')}`);

@@ -2,19 +2,44 @@
 export { Idempotent, InjectTokenStore } from './decorators/index.js';
 export { IdempotencyGuard } from './idempotency.guard.js';
 export { IdempotencyInterceptor } from './idempotency.interceptor.js';
-export { IdempotencyMetrics, idempotencyOutcomeOf, type ConsumeOutcome } from './idempotency.metrics.js';
+export {
+  IdempotencyMetrics,
+  idempotencyOutcomeOf,
+  type ConsumeOutcome,
+} from './idempotency.metrics.js';
 export { IdempotencyModule } from './idempotency.module.js';
-export { MODULE_OPTIONS_TOKEN as IDEMPOTENCY_MODULE_OPTIONS, type IdempotencyModuleExtras } from './idempotency.module-definition.js';
-export { TOKEN_CONSUMED_HEADER, TOKEN_HEADER, REPLAYED_HEADER, TOKEN_STORE } from './idempotency.constants.js';
+export {
+  MODULE_OPTIONS_TOKEN as IDEMPOTENCY_MODULE_OPTIONS,
+  type IdempotencyModuleExtras,
+} from './idempotency.module-definition.js';
+export {
+  TOKEN_CONSUMED_HEADER,
+  TOKEN_HEADER,
+  REPLAYED_HEADER,
+  TOKEN_STORE,
+} from './idempotency.constants.js';
 export type {
-  Caller, ConsumeCommand, ConsumeResult, IdempotencyModuleOptions, IdempotentOptions, IssueCommand, IssueLimits,
-  IssueResult, SubjectResolver, TokenRef, TokenStore,
+  Caller,
+  ConsumeCommand,
+  ConsumeResult,
+  IdempotencyModuleOptions,
+  IdempotentOptions,
+  IssueCommand,
+  IssueLimits,
+  IssueResult,
+  SubjectResolver,
+  TokenRef,
+  TokenStore,
 } from './interfaces/index.js';
 export type { LimiterOptions } from './limiter/limiter-policy.js';
 export { ApiProblemResponse } from './openapi/problem-response.decorator.js';
 export { ProblemDetailsFilter } from './problems/problem-details.filter.js';
 export { storeUnavailable } from './problems/idempotency.problems.js';
-export { ProblemException, type ProblemDetails, type ProblemInit } from './problems/problem.exception.js';
+export {
+  ProblemException,
+  type ProblemDetails,
+  type ProblemInit,
+} from './problems/problem.exception.js';
 export { MemoryTokenStore } from './stores/memory-token.store.js';
 export { RedisTokenStore, type RedisTokenStoreOptions } from './stores/redis-token.store.js';
 export { StoreUnavailableError } from './stores/store-unavailable.error.js';

@@ -54,11 +54,23 @@ export class OutcomeRecorder implements OnApplicationShutdown {
     if (!claim) return;
     delete (request as ClaimedRequest)[CLAIM];
     const write = this.store
-      .recordOutcome(claim.ref, claim.owner, encodeOutcome(this.keepable(claim, response)), this.settings.resultTtlSeconds * 1000)
+      .recordOutcome(
+        claim.ref,
+        claim.owner,
+        encodeOutcome(this.keepable(claim, response)),
+        this.settings.resultTtlSeconds * 1000,
+      )
       .then((recorded) => {
-        if (!recorded) this.logger.warn('Outcome not recorded: the marker expired or changed hands while the handler ran');
+        if (!recorded)
+          this.logger.warn(
+            'Outcome not recorded: the marker expired or changed hands while the handler ran',
+          );
       })
-      .catch((error: Error) => this.logger.warn(`Outcome not recorded: ${error.message}; copies will see the token as used`))
+      .catch((error: Error) =>
+        this.logger.warn(
+          `Outcome not recorded: ${error.message}; copies will see the token as used`,
+        ),
+      )
       .finally(() => this.pending.delete(write));
     this.pending.add(write);
   }
@@ -70,7 +82,10 @@ export class OutcomeRecorder implements OnApplicationShutdown {
   /** Only the status is kept when copies must not get the body. */
   private keepable(claim: Claim, response: StoredResponse): StoredResponse {
     const { body } = response;
-    const replayable = claim.replay && body !== undefined && Buffer.byteLength(body) <= this.settings.maxStoredResponseBytes;
+    const replayable =
+      claim.replay &&
+      body !== undefined &&
+      Buffer.byteLength(body) <= this.settings.maxStoredResponseBytes;
     return replayable ? response : { status: response.status, headers: {} };
   }
 }

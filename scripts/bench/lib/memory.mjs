@@ -22,7 +22,11 @@ const IN_FLIGHT = 256; // store calls in flight: ioredis pipelines them on its o
 const DEADLINE_MS = 120_000; // for each batch of store calls
 
 /** As AppModule builds it from the environment, with the benchmark's never-refusing limits. */
-const policy = limiterPolicies({ rateLimit: NEVER_LIMITED, rateWindowSeconds: 60, maxOutstanding: NEVER_LIMITED })(SCOPE);
+const policy = limiterPolicies({
+  rateLimit: NEVER_LIMITED,
+  rateWindowSeconds: 60,
+  maxOutstanding: NEVER_LIMITED,
+})(SCOPE);
 
 /** Runs `task(i)` for i in [0, count) with at most IN_FLIGHT at once; bounded by count and time. */
 async function forEachInPool(count, task) {
@@ -30,7 +34,8 @@ async function forEachInPool(count, task) {
   let next = 0;
   const worker = async () => {
     while (next < count) {
-      if (Date.now() > deadline) throw new Error(`store calls: only ${next} of ${count} in ${DEADLINE_MS} ms`);
+      if (Date.now() > deadline)
+        throw new Error(`store calls: only ${next} of ${count} in ${DEADLINE_MS} ms`);
       const i = next;
       next += 1;
       await task(i);
@@ -43,9 +48,17 @@ async function forEachInPool(count, task) {
 async function issueSpread(store, codec, callers, perCaller) {
   const issued = [];
   await forEachInPool(callers * perCaller, async (i) => {
-    const caller = { subject: undefined, address: `10.${(i % callers) >> 16}.${((i % callers) >> 8) & 255}.${(i % callers) & 255}` };
+    const caller = {
+      subject: undefined,
+      address: `10.${(i % callers) >> 16}.${((i % callers) >> 8) & 255}.${(i % callers) & 255}`,
+    };
     const { ref } = codec.create(caller);
-    const result = await store.issue({ ref, binding: codec.bindingOf(caller, SCOPE), ttlMs: TTL_MS, limits: policy });
+    const result = await store.issue({
+      ref,
+      binding: codec.bindingOf(caller, SCOPE),
+      ttlMs: TTL_MS,
+      limits: policy,
+    });
     if (!result.granted) throw new Error(`issue refused (${result.refusal})`);
     issued.push({ ref, caller });
   });
@@ -62,7 +75,10 @@ async function unusedTokenCost(admin, store, codec, callers, perCaller) {
   const withLimiter = await usedMemory(admin);
   const zsets = await limiterKeys(admin);
   const encoding = zsets.length > 0 ? await admin.object('ENCODING', zsets[0]) : 'none';
-  const sampleKeyBytes = await memoryUsage(admin, `idem:{${issued[0].ref.tag}}:t:${issued[0].ref.id}`);
+  const sampleKeyBytes = await memoryUsage(
+    admin,
+    `idem:{${issued[0].ref.tag}}:t:${issued[0].ref.id}`,
+  );
   await deleteKeys(admin, zsets);
   const tokensOnly = await usedMemory(admin);
   const count = issued.length;
@@ -80,7 +96,12 @@ async function unusedTokenCost(admin, store, codec, callers, perCaller) {
 
 /** A typical stored answer of POST /orders, as the interceptor keeps it. */
 function typicalOrderOutcome() {
-  const order = { id: randomUUID(), item: 'book', quantity: 2, createdAt: new Date().toISOString() };
+  const order = {
+    id: randomUUID(),
+    item: 'book',
+    quantity: 2,
+    createdAt: new Date().toISOString(),
+  };
   return encodeOutcome({
     status: 201,
     headers: { location: `/orders/${order.id}`, 'content-type': 'application/json; charset=utf-8' },
@@ -98,11 +119,20 @@ async function storedOutcomeCost(admin, store, codec, count) {
     const { ref, caller } = issued[i];
     const owner = randomBytes(12).toString('base64url');
     const fingerprint = randomBytes(32).toString('base64url'); // a SHA-256 in base64url, as fingerprintOf's
-    const result = await store.consume({ ref, owner, bucket: policy.bucket, binding: codec.bindingOf(caller, SCOPE), fingerprint, leaseMs: LEASE_MS, keepMs: KEEP_MS });
+    const result = await store.consume({
+      ref,
+      owner,
+      bucket: policy.bucket,
+      binding: codec.bindingOf(caller, SCOPE),
+      fingerprint,
+      leaseMs: LEASE_MS,
+      keepMs: KEEP_MS,
+    });
     if (result.state !== 'first') throw new Error(`consume saw ${result.state}`);
     const outcome = typicalOrderOutcome();
     outcomeBytes = outcome.length;
-    if (!(await store.recordOutcome(ref, owner, outcome, KEEP_MS))) throw new Error('outcome not recorded');
+    if (!(await store.recordOutcome(ref, owner, outcome, KEEP_MS)))
+      throw new Error('outcome not recorded');
   });
   const { ref } = issued[0];
   const markerKey = `idem:{${ref.tag}}:r:${ref.id}`;
@@ -110,7 +140,13 @@ async function storedOutcomeCost(admin, store, codec, count) {
   const sampleKeyBytes = await memoryUsage(admin, markerKey);
   await deleteKeys(admin, await limiterKeys(admin)); // grants stay for the window; count only the markers
   const after = await usedMemory(admin);
-  return { outcomes: issued.length, bytesPerOutcome: round((after - before) / issued.length), outcomeStringBytes: outcomeBytes, markerEncoding: encoding, memoryUsageOfOneMarker: sampleKeyBytes };
+  return {
+    outcomes: issued.length,
+    bytesPerOutcome: round((after - before) / issued.length),
+    outcomeStringBytes: outcomeBytes,
+    markerEncoding: encoding,
+    memoryUsageOfOneMarker: sampleKeyBytes,
+  };
 }
 
 /** MEMORY USAGE of one key (the key layout of docs/DESIGN.md); null if the layout changed. */

@@ -21,17 +21,25 @@ const alive = (child) => child.exitCode === null && child.signalCode === null;
 export function startProcess(name, command, args, { critical = false, ...options } = {}) {
   const child = spawn(command, args, { stdio: 'ignore', ...options });
   child.benchName = name;
-  child.once('error', (error) => console.error(`[bench] ${name} failed to start: ${error.message}`));
+  child.once('error', (error) =>
+    console.error(`[bench] ${name} failed to start: ${error.message}`),
+  );
   children.push(child);
   child.once('exit', (code, signal) => {
     children.splice(children.indexOf(child), 1);
-    if (critical && !child.benchStopping) console.error(`[bench] ${name} (pid ${child.pid}) exited unexpectedly: code ${code}, signal ${signal}`);
+    if (critical && !child.benchStopping)
+      console.error(
+        `[bench] ${name} (pid ${child.pid}) exited unexpectedly: code ${code}, signal ${signal}`,
+      );
   });
   return child;
 }
 
 export function assertAlive(child, hint = '') {
-  if (!alive(child)) throw new Error(`${child.benchName} (pid ${child.pid}) exited: code ${child.exitCode}, signal ${child.signalCode}${hint}`);
+  if (!alive(child))
+    throw new Error(
+      `${child.benchName} (pid ${child.pid}) exited: code ${child.exitCode}, signal ${child.signalCode}${hint}`,
+    );
 }
 
 /** SIGTERM, then SIGKILL if it has not exited after `graceMs`. Resolves once it is gone (bounded). */
@@ -90,7 +98,10 @@ export async function waitFor(what, check, { timeoutMs = 30_000, intervalMs = 10
   const deadline = Date.now() + timeoutMs;
   let lastError;
   while (Date.now() < deadline) {
-    if (child && !alive(child)) throw new Error(`${what}: ${child.benchName} exited (code ${child.exitCode}, signal ${child.signalCode})`);
+    if (child && !alive(child))
+      throw new Error(
+        `${what}: ${child.benchName} exited (code ${child.exitCode}, signal ${child.signalCode})`,
+      );
     try {
       if (await check()) return;
     } catch (error) {
@@ -98,7 +109,9 @@ export async function waitFor(what, check, { timeoutMs = 30_000, intervalMs = 10
     }
     await delay(intervalMs);
   }
-  throw new Error(`${what}: not ready after ${timeoutMs} ms${lastError ? ` (${lastError.message})` : ''}`);
+  throw new Error(
+    `${what}: not ready after ${timeoutMs} ms${lastError ? ` (${lastError.message})` : ''}`,
+  );
 }
 
 const CLOCK_TICKS = (() => {
@@ -148,11 +161,20 @@ export function runJsonProcess(name, command, args, { timeoutMs, cwd }) {
     child.once('close', (code, signal) => {
       clearTimeout(timer);
       const stderr = Buffer.concat(err).toString('utf8').trim();
-      if (code !== 0) return reject(new Error(`${name} exited with ${code ?? signal}${stderr ? `: ${stderr.slice(-2_000)}` : ''}`));
+      if (code !== 0)
+        return reject(
+          new Error(
+            `${name} exited with ${code ?? signal}${stderr ? `: ${stderr.slice(-2_000)}` : ''}`,
+          ),
+        );
       try {
         resolve(JSON.parse(Buffer.concat(out).toString('utf8')));
       } catch (error) {
-        reject(new Error(`${name}: output is not JSON (${error.message})${stderr ? `; stderr: ${stderr.slice(-2_000)}` : ''}`));
+        reject(
+          new Error(
+            `${name}: output is not JSON (${error.message})${stderr ? `; stderr: ${stderr.slice(-2_000)}` : ''}`,
+          ),
+        );
       }
     });
   });

@@ -9,18 +9,42 @@ import { freePort, startProcess, waitFor } from './processes.mjs';
 /** No persistence: nothing the benchmark writes survives it, and no fork for RDB during a run. */
 export async function startRedis() {
   const port = await freePort();
-  const child = startProcess('redis-server', 'redis-server', [
-    '--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'warning',
-  ], { critical: true });
+  const child = startProcess(
+    'redis-server',
+    'redis-server',
+    [
+      '--port',
+      String(port),
+      '--bind',
+      HOST,
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--daemonize',
+      'no',
+      '--loglevel',
+      'warning',
+    ],
+    { critical: true },
+  );
   const url = `redis://${HOST}:${port}/0`;
   // An admin client that waits politely; the servers' clients are the fail-fast ones.
-  const admin = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: (attempt) => (attempt > 100 ? null : 100) });
+  const admin = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+    retryStrategy: (attempt) => (attempt > 100 ? null : 100),
+  });
   // Refused connects are expected until redis-server listens; real failures reject the commands.
   admin.on('error', () => {});
-  await waitFor('redis-server', async () => {
-    if (admin.status === 'wait' || admin.status === 'end') await admin.connect();
-    return (await admin.ping()) === 'PONG';
-  }, { timeoutMs: 10_000, child });
+  await waitFor(
+    'redis-server',
+    async () => {
+      if (admin.status === 'wait' || admin.status === 'end') await admin.connect();
+      return (await admin.ping()) === 'PONG';
+    },
+    { timeoutMs: 10_000, child },
+  );
   return { child, url, admin };
 }
 

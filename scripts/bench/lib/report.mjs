@@ -42,7 +42,9 @@ const ratio = (a, b) => (a === undefined || b === undefined || b === 0 ? undefin
 
 export function summarize(runs) {
   return SCENARIOS.map(({ id, title, roundTrips }) => {
-    const service = summarizeServer(runs.filter((run) => run.scenario === id && run.server === 'service'));
+    const service = summarizeServer(
+      runs.filter((run) => run.scenario === id && run.server === 'service'),
+    );
     const raw = summarizeServer(runs.filter((run) => run.scenario === id && run.server === 'raw'));
     return {
       scenario: id,
@@ -56,7 +58,13 @@ export function summarize(runs) {
   });
 }
 
-const fmt = (value, digits = 0) => (value === undefined ? 'n/a' : value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }));
+const fmt = (value, digits = 0) =>
+  value === undefined
+    ? 'n/a'
+    : value.toLocaleString('en-US', {
+        minimumFractionDigits: digits,
+        maximumFractionDigits: digits,
+      });
 const pct = (value) => (value === undefined ? 'n/a' : `${Math.round(value * 100)} %`);
 
 export function resultsTable(summary) {
@@ -77,9 +85,14 @@ export function resultsTable(summary) {
 
 /** Where the CPU went: on a 2-core machine the load generator and Redis compete with the server. */
 export function cpuTable(summary) {
-  const lines = ['| scenario | server CPU (service, raw) | Redis CPU (service run, raw run) | load generator CPU (service run, raw run) |', '|---|---|---|---|'];
+  const lines = [
+    '| scenario | server CPU (service, raw) | Redis CPU (service run, raw run) | load generator CPU (service run, raw run) |',
+    '|---|---|---|---|',
+  ];
   for (const { title, service: s, raw: r } of summary) {
-    lines.push(`| ${title} | ${pct(s.serverCpuShare)}, ${pct(r.serverCpuShare)} | ${pct(s.redisCpuShare)}, ${pct(r.redisCpuShare)} | ${pct(s.loaderCpuShare)}, ${pct(r.loaderCpuShare)} |`);
+    lines.push(
+      `| ${title} | ${pct(s.serverCpuShare)}, ${pct(r.serverCpuShare)} | ${pct(s.redisCpuShare)}, ${pct(r.redisCpuShare)} | ${pct(s.loaderCpuShare)}, ${pct(r.loaderCpuShare)} |`,
+    );
   }
   return `${lines.join('\n')}\n\n(100 % = one core busy for the whole run.)`;
 }
@@ -92,8 +105,14 @@ export function memoryTable(memory) {
   return [
     '| unused tokens | tokens | bytes per token | token string key | limiter zset entries (g + h) | zset encoding | MEMORY USAGE of one token key |',
     '|---|---:|---:|---:|---:|---|---:|',
-    row(`${fmt(memory.spread.callers)} callers × ${fmt(memory.spread.tokensPerCaller)}`, memory.spread),
-    row(`${fmt(memory.oneCaller.callers)} caller × ${fmt(memory.oneCaller.tokensPerCaller)}`, memory.oneCaller),
+    row(
+      `${fmt(memory.spread.callers)} callers × ${fmt(memory.spread.tokensPerCaller)}`,
+      memory.spread,
+    ),
+    row(
+      `${fmt(memory.oneCaller.callers)} caller × ${fmt(memory.oneCaller.tokensPerCaller)}`,
+      memory.oneCaller,
+    ),
     '',
     '| stored outcomes | count | bytes per outcome | outcome text bytes | marker hash encoding | MEMORY USAGE of one marker |',
     '|---|---:|---:|---:|---|---:|',
@@ -108,23 +127,37 @@ export function targetChecks(summary, memory, { connections, rate }) {
   const lines = [];
   for (const id of ['issue', 'first-use']) {
     const row = byId[id];
-    const ratioVerdict = rate > 0 ? 'not measurable at a fixed rate (both servers answer the rate)' : verdict(row.rpsRatio, row.rpsRatio >= TARGETS.minRatio);
-    lines.push(`- ${row.title}: service / raw req/s = ${fmt(row.rpsRatio, 2)} (target ≥ ${TARGETS.minRatio}): ${ratioVerdict}`);
+    const ratioVerdict =
+      rate > 0
+        ? 'not measurable at a fixed rate (both servers answer the rate)'
+        : verdict(row.rpsRatio, row.rpsRatio >= TARGETS.minRatio);
+    lines.push(
+      `- ${row.title}: service / raw req/s = ${fmt(row.rpsRatio, 2)} (target ≥ ${TARGETS.minRatio}): ${ratioVerdict}`,
+    );
   }
-  const load = rate > 0 ? `${connections} connections, ${fmt(rate)} req/s` : `${connections} connections, flat out`;
+  const load =
+    rate > 0
+      ? `${connections} connections, ${fmt(rate)} req/s`
+      : `${connections} connections, flat out`;
   for (const row of summary) {
     const p99 = row.service.p99Ms;
-    lines.push(`- ${row.title}: service p99 = ${fmt(p99)} ms at ${load} (target < ${TARGETS.maxP99Ms} ms): ${verdict(p99, p99 < TARGETS.maxP99Ms)}`);
+    lines.push(
+      `- ${row.title}: service p99 = ${fmt(p99)} ms at ${load} (target < ${TARGETS.maxP99Ms} ms): ${verdict(p99, p99 < TARGETS.maxP99Ms)}`,
+    );
   }
   // Round trips are whole numbers; the measured figure reads a little high because the server
   // answered requests that autocannon stopped counting (up to one per connection), so round it.
   for (const id of ['issue', 'first-use']) {
     const row = byId[id];
     const calls = row.service.scriptCallsPerRequest;
-    lines.push(`- ${row.title}: ${fmt(calls, 2)} Redis round trips per request (target ${row.expectedRoundTrips}): ${verdict(calls, Math.round(calls) === row.expectedRoundTrips)}`);
+    lines.push(
+      `- ${row.title}: ${fmt(calls, 2)} Redis round trips per request (target ${row.expectedRoundTrips}): ${verdict(calls, Math.round(calls) === row.expectedRoundTrips)}`,
+    );
   }
   const bytes = memory?.spread.bytesPerToken;
-  lines.push(`- Redis memory per unused token (1 000 callers): ${fmt(bytes, 1)} bytes (target ≤ ${TARGETS.maxBytesPerToken}): ${verdict(bytes, bytes <= TARGETS.maxBytesPerToken)}`);
+  lines.push(
+    `- Redis memory per unused token (1 000 callers): ${fmt(bytes, 1)} bytes (target ≤ ${TARGETS.maxBytesPerToken}): ${verdict(bytes, bytes <= TARGETS.maxBytesPerToken)}`,
+  );
   return lines.join('\n');
 }
 
@@ -132,6 +165,8 @@ export function targetChecks(summary, memory, { connections, rate }) {
 export function invalidRuns(runs) {
   return runs
     .filter((run) => !run.valid)
-    .map((run) => `- round ${run.round}, ${run.scenario}, ${run.server}: ${run.problems.join('; ')}`)
+    .map(
+      (run) => `- round ${run.round}, ${run.scenario}, ${run.server}: ${run.problems.join('; ')}`,
+    )
     .join('\n');
 }

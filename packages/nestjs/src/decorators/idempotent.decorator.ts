@@ -1,4 +1,10 @@
-import { applyDecorators, SetMetadata, UseFilters, UseGuards, UseInterceptors } from '@nestjs/common';
+import {
+  applyDecorators,
+  SetMetadata,
+  UseFilters,
+  UseGuards,
+  UseInterceptors,
+} from '@nestjs/common';
 import { IdempotencyGuard } from '../idempotency.guard.js';
 import { IdempotencyInterceptor } from '../idempotency.interceptor.js';
 import { ApiIdempotent } from '../openapi/api-idempotent.decorator.js';
@@ -20,7 +26,9 @@ import { ProblemDetailsFilter } from '../problems/problem-details.filter.js';
  */
 export function Idempotent(options: IdempotentOptions = {}): MethodDecorator & ClassDecorator {
   if (options.scope !== undefined && !SCOPE_PATTERN.test(options.scope)) {
-    throw new Error(`@Idempotent(): scope ${JSON.stringify(options.scope)} must match ${SCOPE_PATTERN}`);
+    throw new Error(
+      `@Idempotent(): scope ${JSON.stringify(options.scope)} must match ${SCOPE_PATTERN}`,
+    );
   }
   const replay = options.replay ?? true;
   return applyDecorators(

@@ -1,4 +1,12 @@
 export type { Caller, SubjectResolver } from './caller.interface.js';
 export type { IdempotencyModuleOptions } from './idempotency-module-options.interface.js';
 export type { IdempotentOptions } from './idempotent-options.interface.js';
-export type { ConsumeCommand, ConsumeResult, IssueCommand, IssueLimits, IssueResult, TokenRef, TokenStore } from './token-store.interface.js';
+export type {
+  ConsumeCommand,
+  ConsumeResult,
+  IssueCommand,
+  IssueLimits,
+  IssueResult,
+  TokenRef,
+  TokenStore,
+} from './token-store.interface.js';

@@ -36,7 +36,13 @@ export interface IssueCommand {
  */
 export type IssueResult =
   | { granted: true; remaining: number; resetMs: number }
-  | { granted: false; refusal: 'rate' | 'quota'; retryAfterMs: number; remaining: number; resetMs: number };
+  | {
+      granted: false;
+      refusal: 'rate' | 'quota';
+      retryAfterMs: number;
+      remaining: number;
+      resetMs: number;
+    };
 
 export interface ConsumeCommand {
   ref: TokenRef;

@@ -18,7 +18,11 @@ export interface LimiterPolicy extends IssueLimits {
   windowSeconds: number;
 }
 
-const DEFAULT_LIMITS: Required<LimiterOptions> = { rateLimit: 60, rateWindowSeconds: 60, maxOutstanding: 100 };
+const DEFAULT_LIMITS: Required<LimiterOptions> = {
+  rateLimit: 60,
+  rateWindowSeconds: 60,
+  maxOutstanding: 100,
+};
 
 /**
  * Builds the policy lookup: tokens of a scope listed in `scopeLimits` count in a bucket of
@@ -30,21 +34,35 @@ export function limiterPolicies(
   scopeLimits: Record<string, LimiterOptions> = {},
 ): (scope: string | undefined) => LimiterPolicy {
   const problems: string[] = [];
-  const build = (name: string, bucket: string, options: LimiterOptions, path: string): LimiterPolicy => {
+  const build = (
+    name: string,
+    bucket: string,
+    options: LimiterOptions,
+    path: string,
+  ): LimiterPolicy => {
     const merged = { ...DEFAULT_LIMITS, ...definedOnly(limits), ...definedOnly(options) };
     for (const [field, value] of Object.entries(merged)) {
-      if (!Number.isSafeInteger(value) || value <= 0) problems.push(`${path}.${field} must be a positive whole number, got ${String(value)}`);
+      if (!Number.isSafeInteger(value) || value <= 0)
+        problems.push(`${path}.${field} must be a positive whole number, got ${String(value)}`);
     }
     return {
-      name, bucket, rateLimit: merged.rateLimit, windowMs: merged.rateWindowSeconds * 1000,
-      windowSeconds: merged.rateWindowSeconds, maxOutstanding: merged.maxOutstanding,
+      name,
+      bucket,
+      rateLimit: merged.rateLimit,
+      windowMs: merged.rateWindowSeconds * 1000,
+      windowSeconds: merged.rateWindowSeconds,
+      maxOutstanding: merged.maxOutstanding,
     };
   };
   const fallback = build('tokens', '', {}, 'limits');
   const byScope = new Map<string, LimiterPolicy>();
   for (const [scope, options] of Object.entries(scopeLimits)) {
-    if (!SCOPE_PATTERN.test(scope)) problems.push(`scopeLimits key ${JSON.stringify(scope)} must match ${SCOPE_PATTERN}`);
-    byScope.set(scope, build(`tokens:${scope}`, scope, options, `scopeLimits[${JSON.stringify(scope)}]`));
+    if (!SCOPE_PATTERN.test(scope))
+      problems.push(`scopeLimits key ${JSON.stringify(scope)} must match ${SCOPE_PATTERN}`);
+    byScope.set(
+      scope,
+      build(`tokens:${scope}`, scope, options, `scopeLimits[${JSON.stringify(scope)}]`),
+    );
   }
   if (problems.length > 0) throw new Error(`Invalid limiter options:\n- ${problems.join('\n- ')}`);
   return (scope) => (scope === undefined ? undefined : byScope.get(scope)) ?? fallback;
@@ -54,7 +72,10 @@ export function limiterPolicies(
  * The IETF RateLimit fields (draft-ietf-httpapi-ratelimit-headers) in the contract's form:
  * `RateLimit-Policy: "tokens";q=60;w=60` and `RateLimit: "tokens";r=59;t=12`.
  */
-export function rateLimitHeaders(policy: LimiterPolicy, result: IssueResult): Record<string, string> {
+export function rateLimitHeaders(
+  policy: LimiterPolicy,
+  result: IssueResult,
+): Record<string, string> {
   return {
     'RateLimit-Policy': `"${policy.name}";q=${policy.rateLimit};w=${policy.windowSeconds}`,
     RateLimit: `"${policy.name}";r=${result.remaining};t=${Math.ceil(result.resetMs / 1000)}`,

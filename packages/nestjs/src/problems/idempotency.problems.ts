@@ -8,38 +8,54 @@ const FRESH_TOKEN = 'Nothing ran: fetch a fresh token from GET /tokens and send 
 
 export const tokenMissing = () =>
   new ProblemException({
-    status: 400, code: 'TOKEN_MISSING', title: 'Idempotency token missing',
+    status: 400,
+    code: 'TOKEN_MISSING',
+    title: 'Idempotency token missing',
     detail: `This operation needs an Idempotency-Token header. ${FRESH_TOKEN}`,
   });
 
 export const tokenInvalid = () =>
   new ProblemException({
-    status: 400, code: 'TOKEN_INVALID', title: 'Idempotency token invalid',
+    status: 400,
+    code: 'TOKEN_INVALID',
+    title: 'Idempotency token invalid',
     detail: `The Idempotency-Token header is not a token this service issued. ${FRESH_TOKEN}`,
   });
 
 export const tokenUnknown = () =>
   new ProblemException({
-    status: 400, code: 'TOKEN_UNKNOWN', title: 'Idempotency token unknown',
+    status: 400,
+    code: 'TOKEN_UNKNOWN',
+    title: 'Idempotency token unknown',
     detail: `The token was never issued to you for this operation, or it expired. ${FRESH_TOKEN}`,
   });
 
 export const requestInProgress = (retryAfterSeconds: number) =>
   new ProblemException({
-    status: 409, code: 'REQUEST_IN_PROGRESS', title: 'Request in progress', retryAfterSeconds,
-    detail: 'A request with this token is still running. Wait Retry-After seconds and send the same request with the same token to learn its outcome.',
+    status: 409,
+    code: 'REQUEST_IN_PROGRESS',
+    title: 'Request in progress',
+    retryAfterSeconds,
+    detail:
+      'A request with this token is still running. Wait Retry-After seconds and send the same request with the same token to learn its outcome.',
   });
 
 export const tokenUsed = () =>
   new ProblemException({
-    status: 409, code: 'TOKEN_USED', title: 'Idempotency token already used',
-    detail: 'A request with this token was already processed; its answer cannot be sent again. Do not resend it.',
+    status: 409,
+    code: 'TOKEN_USED',
+    title: 'Idempotency token already used',
+    detail:
+      'A request with this token was already processed; its answer cannot be sent again. Do not resend it.',
   });
 
 export const payloadMismatch = () =>
   new ProblemException({
-    status: 422, code: 'PAYLOAD_MISMATCH', title: 'Token used for another request',
-    detail: 'This token was used by a request with another method, path or body. Use a fresh token for a new request.',
+    status: 422,
+    code: 'PAYLOAD_MISMATCH',
+    title: 'Token used for another request',
+    detail:
+      'This token was used by a request with another method, path or body. Use a fresh token for a new request.',
   });
 
 /** Long enough for a reconnect attempt, short enough that clients come back soon. */
@@ -48,33 +64,56 @@ const STORE_RETRY_AFTER_SECONDS = 2;
 /** `extensions`: e.g. the health checks that found the store down. */
 export const storeUnavailable = (extensions?: Record<string, unknown>) =>
   new ProblemException({
-    status: 503, code: 'STORE_UNAVAILABLE', title: 'Token store unavailable', retryAfterSeconds: STORE_RETRY_AFTER_SECONDS, extensions,
-    detail: 'The token store cannot be reached; nothing was consumed and nothing ran. Retry after Retry-After seconds.',
+    status: 503,
+    code: 'STORE_UNAVAILABLE',
+    title: 'Token store unavailable',
+    retryAfterSeconds: STORE_RETRY_AFTER_SECONDS,
+    extensions,
+    detail:
+      'The token store cannot be reached; nothing was consumed and nothing ran. Retry after Retry-After seconds.',
   });
 
 export const validationFailed = (detail: string, errors?: string[]) =>
   new ProblemException({
-    status: 400, code: 'VALIDATION_FAILED', title: 'Validation failed', detail,
+    status: 400,
+    code: 'VALIDATION_FAILED',
+    title: 'Validation failed',
+    detail,
     extensions: errors ? { errors } : undefined,
   });
 
 export const malformedRequest = (detail: string) =>
-  new ProblemException({ status: 400, code: 'MALFORMED_REQUEST', title: 'Malformed request', detail });
+  new ProblemException({
+    status: 400,
+    code: 'MALFORMED_REQUEST',
+    title: 'Malformed request',
+    detail,
+  });
 
 export const payloadTooLarge = () =>
   new ProblemException({
-    status: 413, code: 'PAYLOAD_TOO_LARGE', title: 'Payload too large',
+    status: 413,
+    code: 'PAYLOAD_TOO_LARGE',
+    title: 'Payload too large',
     detail: 'The request body is over the size limit. Nothing was consumed.',
   });
 
 export const tokenRateLimited = (retryAfterSeconds: number, headers: Record<string, string>) =>
   new ProblemException({
-    status: 429, code: 'TOKEN_RATE_LIMITED', title: 'Too many tokens requested', retryAfterSeconds, headers,
+    status: 429,
+    code: 'TOKEN_RATE_LIMITED',
+    title: 'Too many tokens requested',
+    retryAfterSeconds,
+    headers,
     detail: `You fetched as many tokens as the rate limit allows. Fetch the next one after ${retryAfterSeconds} s (Retry-After).`,
   });
 
 export const tokenQuotaExceeded = (retryAfterSeconds: number, headers: Record<string, string>) =>
   new ProblemException({
-    status: 429, code: 'TOKEN_QUOTA_EXCEEDED', title: 'Too many unused tokens', retryAfterSeconds, headers,
+    status: 429,
+    code: 'TOKEN_QUOTA_EXCEEDED',
+    title: 'Too many unused tokens',
+    retryAfterSeconds,
+    headers,
     detail: `You hold as many unused tokens as allowed. Use one, or fetch after ${retryAfterSeconds} s (Retry-After) when the soonest expires.`,
   });

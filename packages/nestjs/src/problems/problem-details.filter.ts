@@ -1,12 +1,24 @@
-import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus, Injectable, Logger } from '@nestjs/common';
+import {
+  type ArgumentsHost,
+  Catch,
+  type ExceptionFilter,
+  HttpException,
+  HttpStatus,
+  Injectable,
+  Logger,
+} from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { PROBLEM_JSON, REPLAYED_HEADER } from '../idempotency.constants.js';
 import { OutcomeRecorder, type StoredResponse } from '../outcome.recorder.js';
 import { StoreUnavailableError } from '../stores/store-unavailable.error.js';
-import { malformedRequest, payloadTooLarge, storeUnavailable, validationFailed } from './idempotency.problems.js';
+import {
+  malformedRequest,
+  payloadTooLarge,
+  storeUnavailable,
+  validationFailed,
+} from './idempotency.problems.js';
 import { ProblemException } from './problem.exception.js';
 import { ReplayException } from './replay.exception.js';
-
 
 /** What body parsers throw: Fastify errors carry `statusCode` and `code`, Express' body-parser `status` and `type`. */
 interface ParserError {
@@ -47,7 +59,11 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     }
     const problem = this.toProblem(exception);
     const headers = { ...problem.headers, 'content-type': PROBLEM_JSON };
-    const answer: StoredResponse = { status: problem.problem.status, headers, body: JSON.stringify(problem.problem) };
+    const answer: StoredResponse = {
+      status: problem.problem.status,
+      headers,
+      body: JSON.stringify(problem.problem),
+    };
     this.recorder.record(request, answer);
     this.send(response, answer);
   }
@@ -57,19 +73,35 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     if (exception instanceof ProblemException) return exception;
     if (exception instanceof StoreUnavailableError) return storeUnavailable();
     // Nest hands body-parser errors over as HttpExceptions whose cause is the parser's error.
-    const raw = (exception instanceof HttpException ? (exception.cause ?? exception) : exception) as ParserError;
-    const status = exception instanceof HttpException ? exception.getStatus() : (raw?.statusCode ?? raw?.status);
+    const raw = (
+      exception instanceof HttpException ? (exception.cause ?? exception) : exception
+    ) as ParserError;
+    const status =
+      exception instanceof HttpException ? exception.getStatus() : (raw?.statusCode ?? raw?.status);
     if (status === HttpStatus.PAYLOAD_TOO_LARGE) return payloadTooLarge();
     if (status === HttpStatus.BAD_REQUEST && isBodyParseFailure(raw)) {
-      return malformedRequest(`The request body is not valid JSON (${raw.message ?? 'parse error'}). Nothing was consumed.`);
+      return malformedRequest(
+        `The request body is not valid JSON (${raw.message ?? 'parse error'}). Nothing was consumed.`,
+      );
     }
     if (exception instanceof HttpException) return fromHttpException(exception);
-    if (typeof status === 'number' && status >= 400 && status < 500) return genericProblem(status, raw.message ?? 'The request was refused.');
-    this.logger.error(`Unexpected error: ${describe(exception)}`, exception instanceof Error ? exception.stack : undefined);
-    return genericProblem(HttpStatus.INTERNAL_SERVER_ERROR, 'The server failed to answer this request.');
+    if (typeof status === 'number' && status >= 400 && status < 500)
+      return genericProblem(status, raw.message ?? 'The request was refused.');
+    this.logger.error(
+      `Unexpected error: ${describe(exception)}`,
+      exception instanceof Error ? exception.stack : undefined,
+    );
+    return genericProblem(
+      HttpStatus.INTERNAL_SERVER_ERROR,
+      'The server failed to answer this request.',
+    );
   }
 
-  private send(response: object, answer: StoredResponse, extraHeaders: Record<string, string> = {}): void {
+  private send(
+    response: object,
+    answer: StoredResponse,
+    extraHeaders: Record<string, string> = {},
+  ): void {
     const adapter = this.adapterHost.httpAdapter;
     for (const [name, value] of Object.entries({ ...answer.headers, ...extraHeaders })) {
       adapter.setHeader(response, name, value);
@@ -90,7 +122,11 @@ function fromHttpException(exception: HttpException): ProblemException {
 }
 
 /** Fastify's and Express' JSON parsers, and the prototype-poisoning check (a SyntaxError). */
-const BODY_PARSE_FAILURES = new Set(['FST_ERR_CTP_INVALID_JSON_BODY', 'FST_ERR_CTP_EMPTY_JSON_BODY', 'entity.parse.failed']);
+const BODY_PARSE_FAILURES = new Set([
+  'FST_ERR_CTP_INVALID_JSON_BODY',
+  'FST_ERR_CTP_EMPTY_JSON_BODY',
+  'entity.parse.failed',
+]);
 
 function isBodyParseFailure(raw: ParserError | undefined): raw is ParserError {
   return raw instanceof SyntaxError || BODY_PARSE_FAILURES.has(raw?.code ?? raw?.type ?? '');

@@ -25,7 +25,8 @@ export interface ProblemInit {
 }
 
 /** `urn:problem:token-missing` for `TOKEN_MISSING`: stable, and needs no hosted pages. */
-export const problemType = (code: string) => `urn:problem:${code.toLowerCase().replaceAll('_', '-')}`;
+export const problemType = (code: string) =>
+  `urn:problem:${code.toLowerCase().replaceAll('_', '-')}`;
 
 /**
  * An error answer with a stable `code`. Throw it anywhere in a request; `ProblemDetailsFilter`
@@ -36,9 +37,20 @@ export class ProblemException extends HttpException {
   /** Headers of the answer besides `Content-Type`, `Retry-After` included. */
   readonly headers: Record<string, string>;
 
-  constructor({ status, code, title, detail, retryAfterSeconds, extensions, headers }: ProblemInit) {
+  constructor({
+    status,
+    code,
+    title,
+    detail,
+    retryAfterSeconds,
+    extensions,
+    headers,
+  }: ProblemInit) {
     super(detail, status);
     this.problem = { type: problemType(code), title, status, detail, code, ...extensions };
-    this.headers = { ...headers, ...(retryAfterSeconds === undefined ? {} : { 'Retry-After': String(retryAfterSeconds) }) };
+    this.headers = {
+      ...headers,
+      ...(retryAfterSeconds === undefined ? {} : { 'Retry-After': String(retryAfterSeconds) }),
+    };
   }
 }

@@ -1,5 +1,12 @@
 import type { IdempotencyMetrics } from '../idempotency.metrics.js';
-import type { ConsumeCommand, ConsumeResult, IssueCommand, IssueResult, TokenRef, TokenStore } from '../interfaces/token-store.interface.js';
+import type {
+  ConsumeCommand,
+  ConsumeResult,
+  IssueCommand,
+  IssueResult,
+  TokenRef,
+  TokenStore,
+} from '../interfaces/token-store.interface.js';
 
 /** Any {@link TokenStore}, with each call's latency in `idempotency_store_duration_seconds`. */
 export class InstrumentedTokenStore implements TokenStore {
@@ -17,7 +24,9 @@ export class InstrumentedTokenStore implements TokenStore {
   }
 
   recordOutcome(ref: TokenRef, owner: string, outcome: string, keepMs: number): Promise<boolean> {
-    return this.metrics.timeStore('record_outcome', () => this.store.recordOutcome(ref, owner, outcome, keepMs));
+    return this.metrics.timeStore('record_outcome', () =>
+      this.store.recordOutcome(ref, owner, outcome, keepMs),
+    );
   }
 
   ping(): Promise<void> {

@@ -1,4 +1,11 @@
-import type { ConsumeCommand, ConsumeResult, IssueCommand, IssueResult, TokenRef, TokenStore } from '../interfaces/token-store.interface.js';
+import type {
+  ConsumeCommand,
+  ConsumeResult,
+  IssueCommand,
+  IssueResult,
+  TokenRef,
+  TokenStore,
+} from '../interfaces/token-store.interface.js';
 
 interface Expiring {
   expiresAt: number;
@@ -44,11 +51,23 @@ export class MemoryTokenStore implements TokenStore {
     const resetMs = () => (grants.length === 0 ? 0 : grants[0] - now);
 
     if (grants.length >= limits.rateLimit) {
-      return { granted: false, refusal: 'rate', retryAfterMs: resetMs(), remaining: 0, resetMs: resetMs() };
+      return {
+        granted: false,
+        refusal: 'rate',
+        retryAfterMs: resetMs(),
+        remaining: 0,
+        resetMs: resetMs(),
+      };
     }
     if (held.size >= limits.maxOutstanding) {
       const soonest = Math.min(...held.values());
-      return { granted: false, refusal: 'quota', retryAfterMs: soonest - now, remaining: limits.rateLimit - grants.length, resetMs: resetMs() };
+      return {
+        granted: false,
+        refusal: 'quota',
+        retryAfterMs: soonest - now,
+        remaining: limits.rateLimit - grants.length,
+        resetMs: resetMs(),
+      };
     }
     const key = keyOf(ref);
     if (this.live(this.tokens, key)) throw new Error('Token id collision');
@@ -60,7 +79,15 @@ export class MemoryTokenStore implements TokenStore {
     return { granted: true, remaining: limits.rateLimit - grants.length, resetMs: resetMs() };
   }
 
-  async consume({ ref, bucket, binding, fingerprint, owner, leaseMs, keepMs }: ConsumeCommand): Promise<ConsumeResult> {
+  async consume({
+    ref,
+    bucket,
+    binding,
+    fingerprint,
+    owner,
+    leaseMs,
+    keepMs,
+  }: ConsumeCommand): Promise<ConsumeResult> {
     const key = keyOf(ref);
     const token = this.live(this.tokens, key);
     const now = this.now();
@@ -68,7 +95,13 @@ export class MemoryTokenStore implements TokenStore {
       if (token.binding !== binding) return { state: 'unknown' };
       this.tokens.delete(key);
       this.held.get(`${ref.tag}:${bucket}`)?.delete(ref.id);
-      this.markers.set(key, { binding, fingerprint, owner, leaseEndsAt: now + leaseMs, expiresAt: now + keepMs });
+      this.markers.set(key, {
+        binding,
+        fingerprint,
+        owner,
+        leaseEndsAt: now + leaseMs,
+        expiresAt: now + keepMs,
+      });
       return { state: 'first' };
     }
     const marker = this.live(this.markers, key);
@@ -78,7 +111,12 @@ export class MemoryTokenStore implements TokenStore {
     return marker.leaseEndsAt! > now ? { state: 'in_progress' } : { state: 'used' };
   }
 
-  async recordOutcome(ref: TokenRef, owner: string, outcome: string, keepMs: number): Promise<boolean> {
+  async recordOutcome(
+    ref: TokenRef,
+    owner: string,
+    outcome: string,
+    keepMs: number,
+  ): Promise<boolean> {
     const marker = this.live(this.markers, keyOf(ref));
     if (!marker || marker.owner !== owner) return false;
     marker.outcome = outcome;
@@ -104,7 +142,8 @@ export class MemoryTokenStore implements TokenStore {
     for (const map of [this.tokens, this.markers] as Map<string, Expiring>[]) {
       for (const [key, entry] of map) if (entry.expiresAt <= now) map.delete(key);
     }
-    for (const [bucket, grants] of this.grants) if (grants.at(-1)! <= now) this.grants.delete(bucket);
+    for (const [bucket, grants] of this.grants)
+      if (grants.at(-1)! <= now) this.grants.delete(bucket);
     for (const [bucket, held] of this.held) {
       for (const [id, expiresAt] of held) if (expiresAt <= now) held.delete(id);
       if (held.size === 0) this.held.delete(bucket);

@@ -1,5 +1,12 @@
 import type { Cluster, Redis } from 'ioredis';
-import type { ConsumeCommand, ConsumeResult, IssueCommand, IssueResult, TokenRef, TokenStore } from '../interfaces/token-store.interface.js';
+import type {
+  ConsumeCommand,
+  ConsumeResult,
+  IssueCommand,
+  IssueResult,
+  TokenRef,
+  TokenStore,
+} from '../interfaces/token-store.interface.js';
 import type { LuaScript } from './lua/lua-script.js';
 import { consumeToken, issueToken, recordOutcome } from './lua/scripts.js';
 import { StoreUnavailableError } from './store-unavailable.error.js';
@@ -29,20 +36,32 @@ export interface RedisTokenStoreOptions {
 export class RedisTokenStore implements TokenStore {
   private readonly prefix: string;
 
-  constructor(private readonly redis: Redis | Cluster, options: RedisTokenStoreOptions = {}) {
+  constructor(
+    private readonly redis: Redis | Cluster,
+    options: RedisTokenStoreOptions = {},
+  ) {
     this.prefix = options.keyPrefix ?? 'idem:';
-    for (const { name, numberOfKeys, lua } of SCRIPTS) redis.defineCommand(name, { numberOfKeys, lua });
+    for (const { name, numberOfKeys, lua } of SCRIPTS)
+      redis.defineCommand(name, { numberOfKeys, lua });
   }
 
   async issue({ ref, binding, ttlMs, limits }: IssueCommand): Promise<IssueResult> {
     const { bucket, rateLimit, windowMs, maxOutstanding } = limits;
     const [outcome, retryAfterMs, remaining, resetMs] = (await this.run(
       issueToken,
-      this.key(ref, 't', ref.id), this.key(ref, 'g', bucket), this.key(ref, 'h', bucket),
-      binding, ttlMs, ref.id.slice(0, LIMITER_MEMBER_LENGTH), rateLimit, windowMs, maxOutstanding,
+      this.key(ref, 't', ref.id),
+      this.key(ref, 'g', bucket),
+      this.key(ref, 'h', bucket),
+      binding,
+      ttlMs,
+      ref.id.slice(0, LIMITER_MEMBER_LENGTH),
+      rateLimit,
+      windowMs,
+      maxOutstanding,
     )) as [string, number, number, number];
     if (outcome === 'granted') return { granted: true, remaining, resetMs };
-    if (outcome === 'rate' || outcome === 'quota') return { granted: false, refusal: outcome, retryAfterMs, remaining, resetMs };
+    if (outcome === 'rate' || outcome === 'quota')
+      return { granted: false, refusal: outcome, retryAfterMs, remaining, resetMs };
     throw new Error('Token id collision');
   }
 
@@ -50,8 +69,15 @@ export class RedisTokenStore implements TokenStore {
     const { ref, bucket, binding, fingerprint, owner, leaseMs, keepMs } = command;
     const [state, detail] = (await this.run(
       consumeToken,
-      this.key(ref, 't', ref.id), this.key(ref, 'r', ref.id), this.key(ref, 'h', bucket),
-      binding, fingerprint, owner, leaseMs, keepMs, ref.id.slice(0, LIMITER_MEMBER_LENGTH),
+      this.key(ref, 't', ref.id),
+      this.key(ref, 'r', ref.id),
+      this.key(ref, 'h', bucket),
+      binding,
+      fingerprint,
+      owner,
+      leaseMs,
+      keepMs,
+      ref.id.slice(0, LIMITER_MEMBER_LENGTH),
     )) as [string, string?];
     switch (state) {
       case 'done':
@@ -61,8 +87,15 @@ export class RedisTokenStore implements TokenStore {
     }
   }
 
-  async recordOutcome(ref: TokenRef, owner: string, outcome: string, keepMs: number): Promise<boolean> {
-    return (await this.run(recordOutcome, this.key(ref, 'r', ref.id), owner, outcome, keepMs)) === 1;
+  async recordOutcome(
+    ref: TokenRef,
+    owner: string,
+    outcome: string,
+    keepMs: number,
+  ): Promise<boolean> {
+    return (
+      (await this.run(recordOutcome, this.key(ref, 'r', ref.id), owner, outcome, keepMs)) === 1
+    );
   }
 
   async ping(): Promise<void> {

@@ -3,6 +3,8 @@ export class StoreUnavailableError extends Error {
   override readonly name = 'StoreUnavailableError';
 
   constructor(cause: unknown) {
-    super(`Token store unavailable: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    super(`Token store unavailable: ${cause instanceof Error ? cause.message : String(cause)}`, {
+      cause,
+    });
   }
 }

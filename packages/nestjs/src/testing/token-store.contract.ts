@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import type { ConsumeCommand, ConsumeResult, IssueLimits, IssueResult, TokenRef, TokenStore } from '../interfaces/token-store.interface.js';
+import type {
+  ConsumeCommand,
+  ConsumeResult,
+  IssueLimits,
+  IssueResult,
+  TokenRef,
+  TokenStore,
+} from '../interfaces/token-store.interface.js';
 
 /** One check of the contract: run it under any test runner; it rejects when the store breaks the contract. */
 export interface ContractCase {
@@ -9,13 +16,26 @@ export interface ContractCase {
 }
 
 const LONG = 60_000;
-const UNLIMITED: IssueLimits = { bucket: '', rateLimit: 1_000_000, windowMs: LONG, maxOutstanding: 1_000_000 };
+const UNLIMITED: IssueLimits = {
+  bucket: '',
+  rateLimit: 1_000_000,
+  windowMs: LONG,
+  maxOutstanding: 1_000_000,
+};
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const newRef = (): TokenRef => ({ tag: randomBytes(9).toString('base64url'), id: randomBytes(16).toString('base64url') });
+const newRef = (): TokenRef => ({
+  tag: randomBytes(9).toString('base64url'),
+  id: randomBytes(16).toString('base64url'),
+});
 
 /** Asserts that every member of `expected` is in `actual` (extra members allowed). */
 function assertIncludes(actual: IssueResult, expected: Partial<Record<string, unknown>>): void {
-  assert.deepEqual(Object.fromEntries(Object.keys(expected).map((key) => [key, (actual as Record<string, unknown>)[key]])), expected);
+  assert.deepEqual(
+    Object.fromEntries(
+      Object.keys(expected).map((key) => [key, (actual as Record<string, unknown>)[key]]),
+    ),
+    expected,
+  );
 }
 
 /**
@@ -30,27 +50,47 @@ export function tokenStoreContract(getStore: () => TokenStore): ContractCase[] {
 
   async function issued(binding = 'subject|scope', ttlMs = LONG): Promise<TokenRef> {
     const ref = newRef();
-    assertIncludes(await store().issue({ ref, binding, ttlMs, limits: UNLIMITED }), { granted: true });
+    assertIncludes(await store().issue({ ref, binding, ttlMs, limits: UNLIMITED }), {
+      granted: true,
+    });
     return ref;
   }
   const consume = (ref: TokenRef, overrides: Partial<ConsumeCommand> = {}) =>
-    store().consume({ ref, bucket: '', binding: 'subject|scope', fingerprint: 'fp-1', owner: 'owner-1', leaseMs: LONG, keepMs: LONG, ...overrides });
-  const expectConsume = async (ref: TokenRef, expected: ConsumeResult, overrides: Partial<ConsumeCommand> = {}) =>
-    assert.deepEqual(await consume(ref, overrides), expected);
+    store().consume({
+      ref,
+      bucket: '',
+      binding: 'subject|scope',
+      fingerprint: 'fp-1',
+      owner: 'owner-1',
+      leaseMs: LONG,
+      keepMs: LONG,
+      ...overrides,
+    });
+  const expectConsume = async (
+    ref: TokenRef,
+    expected: ConsumeResult,
+    overrides: Partial<ConsumeCommand> = {},
+  ) => assert.deepEqual(await consume(ref, overrides), expected);
   /** Issues for one caller (`tag`) under `limits`; each call is a new token id. */
   const issueFor = (tag: string, limits: Partial<IssueLimits>, ttlMs = LONG) =>
-    store().issue({ ref: { tag, id: newRef().id }, binding: 'b|', ttlMs, limits: { ...UNLIMITED, ...limits } });
+    store().issue({
+      ref: { tag, id: newRef().id },
+      binding: 'b|',
+      ttlMs,
+      limits: { ...UNLIMITED, ...limits },
+    });
 
   const cases: Record<string, () => Promise<void>> = {
     'answers ping': async () => {
       assert.equal(await store().ping(), undefined);
     },
 
-    'consumes an issued token once: the first consume is first, a copy finds it in progress': async () => {
-      const ref = await issued();
-      await expectConsume(ref, { state: 'first' });
-      await expectConsume(ref, { state: 'in_progress' }, { owner: 'owner-2' });
-    },
+    'consumes an issued token once: the first consume is first, a copy finds it in progress':
+      async () => {
+        const ref = await issued();
+        await expectConsume(ref, { state: 'first' });
+        await expectConsume(ref, { state: 'in_progress' }, { owner: 'owner-2' });
+      },
 
     'does not know a token that was never issued': async () => {
       await expectConsume(newRef(), { state: 'unknown' });
@@ -100,14 +140,15 @@ export function tokenStoreContract(getStore: () => TokenStore): ContractCase[] {
       await expectConsume(ref, { state: 'first' });
     },
 
-    'reports a first request whose lease ran out as used, and still lets its owner record': async () => {
-      const ref = await issued();
-      await consume(ref, { leaseMs: 100 });
-      await sleep(200);
-      await expectConsume(ref, { state: 'used' }, { owner: 'owner-2' });
-      assert.equal(await store().recordOutcome(ref, 'owner-1', 'late', LONG), true);
-      await expectConsume(ref, { state: 'done', outcome: 'late' }, { owner: 'owner-2' });
-    },
+    'reports a first request whose lease ran out as used, and still lets its owner record':
+      async () => {
+        const ref = await issued();
+        await consume(ref, { leaseMs: 100 });
+        await sleep(200);
+        await expectConsume(ref, { state: 'used' }, { owner: 'owner-2' });
+        assert.equal(await store().recordOutcome(ref, 'owner-1', 'late', LONG), true);
+        await expectConsume(ref, { state: 'done', outcome: 'late' }, { owner: 'owner-2' });
+      },
 
     'forgets an unused token after its ttl': async () => {
       const ref = await issued('subject|scope', 100);
@@ -133,7 +174,9 @@ export function tokenStoreContract(getStore: () => TokenStore): ContractCase[] {
 
     'lets exactly one of 50 concurrent consumes of one token be first': async () => {
       const ref = await issued();
-      const results = await Promise.all(Array.from({ length: 50 }, (_, i) => consume(ref, { owner: `owner-${i}` })));
+      const results = await Promise.all(
+        Array.from({ length: 50 }, (_, i) => consume(ref, { owner: `owner-${i}` })),
+      );
       assert.equal(results.filter((r) => r.state === 'first').length, 1);
       assert.equal(results.filter((r) => r.state === 'in_progress').length, 49);
     },
@@ -146,41 +189,60 @@ export function tokenStoreContract(getStore: () => TokenStore): ContractCase[] {
       await expectConsume(b, { state: 'first' });
     },
 
-    'limiter: grants up to the rate limit, reporting what remains, then refuses until the oldest grant leaves': async () => {
-      const tag = newRef().tag;
-      const limits = { rateLimit: 3, windowMs: 1000 };
-      const results: IssueResult[] = [];
-      for (let i = 0; i < 3; i++) results.push(await issueFor(tag, limits));
-      assert.deepEqual(results.map((r) => r.granted && r.remaining), [2, 1, 0]);
-      assert.ok(results[0].resetMs > 900, `resetMs ${results[0].resetMs} should be close to the window`);
-      const refused = await issueFor(tag, limits);
-      assertIncludes(refused, { granted: false, refusal: 'rate', remaining: 0 });
-      assert.ok(!refused.granted && refused.retryAfterMs > 0 && refused.retryAfterMs <= 1000, `retryAfterMs within the window`);
-      await sleep(refused.retryAfterMs + 20);
-      assertIncludes(await issueFor(tag, limits), { granted: true });
-    },
+    'limiter: grants up to the rate limit, reporting what remains, then refuses until the oldest grant leaves':
+      async () => {
+        const tag = newRef().tag;
+        const limits = { rateLimit: 3, windowMs: 1000 };
+        const results: IssueResult[] = [];
+        for (let i = 0; i < 3; i++) results.push(await issueFor(tag, limits));
+        assert.deepEqual(
+          results.map((r) => r.granted && r.remaining),
+          [2, 1, 0],
+        );
+        assert.ok(
+          results[0].resetMs > 900,
+          `resetMs ${results[0].resetMs} should be close to the window`,
+        );
+        const refused = await issueFor(tag, limits);
+        assertIncludes(refused, { granted: false, refusal: 'rate', remaining: 0 });
+        assert.ok(
+          !refused.granted && refused.retryAfterMs > 0 && refused.retryAfterMs <= 1000,
+          `retryAfterMs within the window`,
+        );
+        await sleep(refused.retryAfterMs + 20);
+        assertIncludes(await issueFor(tag, limits), { granted: true });
+      },
 
-    'limiter: slides: never more than the limit in any window-long interval, refusals not counted': async () => {
-      const tag = newRef().tag;
-      const limits = { rateLimit: 2, windowMs: 600 };
-      assertIncludes(await issueFor(tag, limits), { granted: true });
-      await sleep(300);
-      assertIncludes(await issueFor(tag, limits), { granted: true });
-      assertIncludes(await issueFor(tag, limits), { granted: false, refusal: 'rate' });
-      await sleep(350); // the first grant has left the window, the second has not
-      assertIncludes(await issueFor(tag, limits), { granted: true, remaining: 0 });
-      assertIncludes(await issueFor(tag, limits), { granted: false, refusal: 'rate' });
-    },
+    'limiter: slides: never more than the limit in any window-long interval, refusals not counted':
+      async () => {
+        const tag = newRef().tag;
+        const limits = { rateLimit: 2, windowMs: 600 };
+        assertIncludes(await issueFor(tag, limits), { granted: true });
+        await sleep(300);
+        assertIncludes(await issueFor(tag, limits), { granted: true });
+        assertIncludes(await issueFor(tag, limits), { granted: false, refusal: 'rate' });
+        await sleep(350); // the first grant has left the window, the second has not
+        assertIncludes(await issueFor(tag, limits), { granted: true, remaining: 0 });
+        assertIncludes(await issueFor(tag, limits), { granted: false, refusal: 'rate' });
+      },
 
     'limiter: refuses past the quota until a token is used or expires': async () => {
       const tag = newRef().tag;
       const limits = { maxOutstanding: 2 };
       const first = { tag, id: newRef().id };
-      await store().issue({ ref: first, binding: 'b|', ttlMs: LONG, limits: { ...UNLIMITED, ...limits } });
+      await store().issue({
+        ref: first,
+        binding: 'b|',
+        ttlMs: LONG,
+        limits: { ...UNLIMITED, ...limits },
+      });
       await issueFor(tag, limits, 300);
       const refused = await issueFor(tag, limits);
       assertIncludes(refused, { granted: false, refusal: 'quota' });
-      assert.ok(!refused.granted && refused.retryAfterMs <= 300, 'retryAfterMs: when the soonest held token expires');
+      assert.ok(
+        !refused.granted && refused.retryAfterMs <= 300,
+        'retryAfterMs: when the soonest held token expires',
+      );
       await expectConsume(first, { state: 'first' }, { binding: 'b|' });
       assertIncludes(await issueFor(tag, limits), { granted: true });
       assertIncludes(await issueFor(tag, limits), { granted: false, refusal: 'quota' });
@@ -198,7 +260,9 @@ export function tokenStoreContract(getStore: () => TokenStore): ContractCase[] {
 
     'limiter: grants exactly the limit to 50 concurrent issues': async () => {
       const tag = newRef().tag;
-      const results = await Promise.all(Array.from({ length: 50 }, () => issueFor(tag, { rateLimit: 10 })));
+      const results = await Promise.all(
+        Array.from({ length: 50 }, () => issueFor(tag, { rateLimit: 10 })),
+      );
       assert.equal(results.filter((r) => r.granted).length, 10);
     },
   };

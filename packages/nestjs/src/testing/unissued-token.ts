@@ -6,6 +6,10 @@ import { TokenCodec } from '../tokens/token-codec.js';
  * `TOKEN_UNKNOWN` (a changed one would be `TOKEN_INVALID`). `subject`: the authenticated user
  * it is bound to; anonymous callers are told apart by `address`.
  */
-export function unissuedToken(secret: string, caller: { subject?: string; address?: string } = {}): string {
-  return new TokenCodec(secret).create({ subject: caller.subject, address: caller.address ?? '' }).token;
+export function unissuedToken(
+  secret: string,
+  caller: { subject?: string; address?: string } = {},
+): string {
+  return new TokenCodec(secret).create({ subject: caller.subject, address: caller.address ?? '' })
+    .token;
 }

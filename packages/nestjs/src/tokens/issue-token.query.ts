@@ -17,9 +17,18 @@ export function parseIssueQuery(
   if (scope !== undefined && (typeof scope !== 'string' || !SCOPE_PATTERN.test(scope))) {
     errors.push('scope must be 1 to 64 characters from A-Z a-z 0-9 . _ : -');
   }
-  if (ttl !== undefined && (typeof ttl !== 'string' || !WHOLE_NUMBER.test(ttl) || Number(ttl) < 1 || Number(ttl) > maxTtlSeconds)) {
+  if (
+    ttl !== undefined &&
+    (typeof ttl !== 'string' ||
+      !WHOLE_NUMBER.test(ttl) ||
+      Number(ttl) < 1 ||
+      Number(ttl) > maxTtlSeconds)
+  ) {
     errors.push(`ttl must be a whole number of seconds from 1 to ${maxTtlSeconds}`);
   }
   if (errors.length > 0) throw validationFailed(`Invalid query: ${errors.join('; ')}.`, errors);
-  return { scope: scope as string | undefined, ttlSeconds: ttl === undefined ? undefined : Number(ttl) };
+  return {
+    scope: scope as string | undefined,
+    ttlSeconds: ttl === undefined ? undefined : Number(ttl),
+  };
 }

@@ -28,10 +28,14 @@ describe('TokenCodec', () => {
   });
 
   it('binds to the subject and scope, and leaves anonymous tokens unbound', () => {
-    expect(codec.bindingOf(alice, 'orders')).not.toBe(codec.bindingOf({ subject: 'bob', address: '' }, 'orders'));
+    expect(codec.bindingOf(alice, 'orders')).not.toBe(
+      codec.bindingOf({ subject: 'bob', address: '' }, 'orders'),
+    );
     expect(codec.bindingOf(alice, 'orders')).not.toBe(codec.bindingOf(alice, 'payments'));
     expect(codec.bindingOf(alice, undefined)).not.toBe(codec.bindingOf(alice, 'orders'));
-    expect(codec.bindingOf(anonymous('1.1.1.1'), 'x')).toBe(codec.bindingOf(anonymous('2.2.2.2'), 'x'));
+    expect(codec.bindingOf(anonymous('1.1.1.1'), 'x')).toBe(
+      codec.bindingOf(anonymous('2.2.2.2'), 'x'),
+    );
     expect(codec.bindingOf(alice, 'x')).not.toContain('alice');
   });
 });

@@ -1,4 +1,10 @@
-import { createHmac, createSecretKey, type KeyObject, randomBytes, timingSafeEqual } from 'node:crypto';
+import {
+  createHmac,
+  createSecretKey,
+  type KeyObject,
+  randomBytes,
+  timingSafeEqual,
+} from 'node:crypto';
 import type { Caller } from '../interfaces/caller.interface.js';
 import type { TokenRef } from '../interfaces/token-store.interface.js';
 
@@ -58,7 +64,10 @@ export class TokenCodec {
   }
 
   tagOf(caller: Caller): string {
-    return this.digest('tag', caller.subject === undefined ? `a:${caller.address}` : `s:${caller.subject}`);
+    return this.digest(
+      'tag',
+      caller.subject === undefined ? `a:${caller.address}` : `s:${caller.subject}`,
+    );
   }
 
   /**
@@ -73,7 +82,9 @@ export class TokenCodec {
   }
 
   private sign(ref: TokenRef): string {
-    return this.hmac(`token\0${ref.tag}.${ref.id}`).subarray(0, SIGNATURE_BYTES).toString('base64url');
+    return this.hmac(`token\0${ref.tag}.${ref.id}`)
+      .subarray(0, SIGNATURE_BYTES)
+      .toString('base64url');
   }
 
   private digest(purpose: string, value: string): string {

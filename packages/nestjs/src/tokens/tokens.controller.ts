@@ -24,17 +24,46 @@ export class TokensController {
 
   /** A cached answer would hand two forms the same token, hence `no-store`. */
   @Get()
-  @OpenApi(({ ApiOperation }) => ApiOperation({ summary: 'Issue a one-time token', description: 'Fetch one token per form submission, just before it is needed.' }))
-  @OpenApi(({ ApiQuery }) => ApiQuery({ name: 'scope', required: false, description: 'The scope of the handler the token is for', schema: { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,64}$' } }))
-  @OpenApi(({ ApiQuery }) => ApiQuery({ name: 'ttl', required: false, description: "Lifetime in whole seconds, from 1 to the server's maximum; default: the server's default lifetime", schema: { type: 'integer', minimum: 1 } }))
+  @OpenApi(({ ApiOperation }) =>
+    ApiOperation({
+      summary: 'Issue a one-time token',
+      description: 'Fetch one token per form submission, just before it is needed.',
+    }),
+  )
+  @OpenApi(({ ApiQuery }) =>
+    ApiQuery({
+      name: 'scope',
+      required: false,
+      description: 'The scope of the handler the token is for',
+      schema: { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,64}$' },
+    }),
+  )
+  @OpenApi(({ ApiQuery }) =>
+    ApiQuery({
+      name: 'ttl',
+      required: false,
+      description:
+        "Lifetime in whole seconds, from 1 to the server's maximum; default: the server's default lifetime",
+      schema: { type: 'integer', minimum: 1 },
+    }),
+  )
   @OpenApi(({ ApiOkResponse }) =>
     ApiOkResponse({
       type: IssuedToken,
-      headers: { 'Cache-Control': { schema: { type: 'string', enum: ['no-store'] } }, 'RateLimit-Policy': ANSWER_HEADERS['RateLimit-Policy'], RateLimit: ANSWER_HEADERS.RateLimit },
+      headers: {
+        'Cache-Control': { schema: { type: 'string', enum: ['no-store'] } },
+        'RateLimit-Policy': ANSWER_HEADERS['RateLimit-Policy'],
+        RateLimit: ANSWER_HEADERS.RateLimit,
+      },
     }),
   )
   @ApiProblemResponse(400, 'A bad scope or ttl', ['VALIDATION_FAILED'])
-  @ApiProblemResponse(429, 'The limiter refused: wait Retry-After seconds', ['TOKEN_RATE_LIMITED', 'TOKEN_QUOTA_EXCEEDED'], ['Retry-After', ...RATE_LIMIT_HEADERS])
+  @ApiProblemResponse(
+    429,
+    'The limiter refused: wait Retry-After seconds',
+    ['TOKEN_RATE_LIMITED', 'TOKEN_QUOTA_EXCEEDED'],
+    ['Retry-After', ...RATE_LIMIT_HEADERS],
+  )
   @ApiProblemResponse(503, 'The token store is unreachable', ['STORE_UNAVAILABLE'], ['Retry-After'])
   @Header('Cache-Control', 'no-store')
   async issue(
@@ -43,8 +72,13 @@ export class TokensController {
     @Res({ passthrough: true }) response: object,
   ): Promise<IssuedToken> {
     const { scope, ttlSeconds } = parseIssueQuery(query, this.settings.maxTokenTtlSeconds);
-    const { issued, headers } = await this.tokens.issue(callerOf(request, this.settings.resolveSubject), scope, ttlSeconds);
-    for (const [name, value] of Object.entries(headers)) this.adapterHost.httpAdapter.setHeader(response, name, value);
+    const { issued, headers } = await this.tokens.issue(
+      callerOf(request, this.settings.resolveSubject),
+      scope,
+      ttlSeconds,
+    );
+    for (const [name, value] of Object.entries(headers))
+      this.adapterHost.httpAdapter.setHeader(response, name, value);
     return issued;
   }
 }

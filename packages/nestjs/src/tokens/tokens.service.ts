@@ -29,10 +29,19 @@ export class TokensService {
    * `scope` and `ttlSeconds` must already be valid (see `parseIssueQuery`).
    * @throws ProblemException 429 `TOKEN_RATE_LIMITED` / `TOKEN_QUOTA_EXCEEDED`, with the same headers.
    */
-  async issue(caller: Caller, scope: string | undefined, ttlSeconds = this.settings.tokenTtlSeconds): Promise<Issuance> {
+  async issue(
+    caller: Caller,
+    scope: string | undefined,
+    ttlSeconds = this.settings.tokenTtlSeconds,
+  ): Promise<Issuance> {
     const { token, ref } = this.codec.create(caller);
     const policy = this.settings.policyFor(scope);
-    const result = await this.store.issue({ ref, binding: this.codec.bindingOf(caller, scope), ttlMs: ttlSeconds * 1000, limits: policy });
+    const result = await this.store.issue({
+      ref,
+      binding: this.codec.bindingOf(caller, scope),
+      ttlMs: ttlSeconds * 1000,
+      limits: policy,
+    });
     const headers = rateLimitHeaders(policy, result);
     if (!result.granted) {
       const refuse = result.refusal === 'rate' ? tokenRateLimited : tokenQuotaExceeded;
@@ -41,7 +50,12 @@ export class TokensService {
       throw problem;
     }
     this.metrics.tokenIssued();
-    const issued = { token, scope: scope ?? null, expiresAt: new Date(Date.now() + ttlSeconds * 1000).toISOString(), expiresIn: ttlSeconds };
+    const issued = {
+      token,
+      scope: scope ?? null,
+      expiresAt: new Date(Date.now() + ttlSeconds * 1000).toISOString(),
+      expiresIn: ttlSeconds,
+    };
     return { issued, headers };
   }
 }
