@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { type Browser, chromium } from 'playwright-core';
 import { OrdersService } from '../src/orders/orders.service.js';
 import { type RunningApp, startService } from './support/app-harness.js';
@@ -76,4 +76,37 @@ describe('the demo page in a browser', () => {
     await page.locator('#log li').first().waitFor();
     expect(orders.count - before).toBe(2);
   }, 60_000);
+
+  it("runs the client package's token layer in the page, with a base URL relative to the page", async () => {
+    const page = await browser.newPage();
+    // The built ES modules of @idempotency-tokens/client, served from the service's own origin
+    // as a bundler would ship them; the token layer imports nothing outside its package.
+    const dist = new URL('../packages/client/dist/', import.meta.url);
+    await page.route('**/test-client/*.js', (route) =>
+      route.fulfill({
+        contentType: 'text/javascript',
+        body: readFileSync(
+          new URL(new URL(route.request().url()).pathname.split('/').pop()!, dist),
+        ),
+      }),
+    );
+    await page.goto(service.url);
+    const orders = service.app.get(OrdersService);
+    const before = orders.count;
+    const answer = await page.evaluate(async (moduleUrl) => {
+      const { withIdempotency } = await import(moduleUrl);
+      const idempotentFetch = withIdempotency({
+        baseUrl: '',
+        operations: { 'POST /orders': { scope: 'orders.create', replay: true } },
+      });
+      const response = await idempotentFetch('/orders', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ item: 'from the browser', quantity: 1 }),
+      });
+      return { status: response.status, body: await response.json() };
+    }, `${service.url}/test-client/token-layer.js`);
+    expect(answer).toMatchObject({ status: 201, body: { item: 'from the browser', quantity: 1 } });
+    expect(orders.count - before).toBe(1);
+  }, 30_000);
 });
