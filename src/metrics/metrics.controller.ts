@@ -15,7 +15,7 @@ export class MetricsController {
     const processMetrics = new Registry();
     collectDefaultMetrics({ register: processMetrics });
     // The module fills its registry whenever prom-client is installed, as it is here.
-    this.registry = Registry.merge([processMetrics, idempotency.registry!]);
+    this.registry = Registry.merge([processMetrics, idempotency.registry as Registry]);
   }
 
   @Get()

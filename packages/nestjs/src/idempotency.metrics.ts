@@ -16,15 +16,21 @@ export function idempotencyOutcomeOf(request: object): ConsumeOutcome | undefine
   return (request as Annotated)[OUTCOME] ?? (request as Annotated).raw?.[OUTCOME];
 }
 
+/** What the module's metrics registry offers, as prom-client's `Registry` does; apps with prom-client may use it as one. */
+export interface MetricsRegistry {
+  metrics(): Promise<string>;
+  readonly contentType: string;
+}
+
 /**
  * The module's Prometheus metrics, when the app installed `prom-client`; without it every
  * method only does what the request log needs. They live in a registry of their own so that
  * several apps (or test instances) in one process never collide; an app exposes it next to its
- * own, e.g. `Registry.merge([appRegistry, metrics.registry])`.
+ * own, e.g. `Registry.merge([appRegistry, metrics.registry as Registry])`.
  */
 export class IdempotencyMetrics {
-  /** `undefined` when `prom-client` is not installed. */
-  readonly registry?: PromClient.Registry;
+  /** A prom-client `Registry`; `undefined` when `prom-client` is not installed. */
+  readonly registry?: MetricsRegistry;
   private readonly issued?: PromClient.Counter;
   private readonly consumed?: PromClient.Counter<'outcome'>;
   private readonly refusals?: PromClient.Counter<'code'>;
@@ -37,7 +43,8 @@ export class IdempotencyMetrics {
     );
   }
 
-  constructor(prom?: typeof PromClient) {
+  // Private, so that the published types never name prom-client: apps without it must compile.
+  private constructor(prom?: typeof PromClient) {
     if (!prom) return;
     const registers = [(this.registry = new prom.Registry())];
     this.issued = new prom.Counter({

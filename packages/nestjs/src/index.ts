@@ -6,6 +6,7 @@ export {
   IdempotencyMetrics,
   idempotencyOutcomeOf,
   type ConsumeOutcome,
+  type MetricsRegistry,
 } from './idempotency.metrics.js';
 export { IdempotencyModule } from './idempotency.module.js';
 export {

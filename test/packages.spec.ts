@@ -1,0 +1,243 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { getFreePort, type RedisServerHandle, startRedis } from './support/redis-harness.js';
+
+const ROOT = new URL('../', import.meta.url).pathname;
+const CONSUMERS = join(ROOT, 'test/consumers');
+const SECRET = 'consumer-secret-consumer-secret-0123456789';
+const NEST_APPS = ['nest-cjs-express', 'nest-esm-fastify'] as const;
+
+/** Runs a command without a shell; a failure carries its output, so a broken install reads clearly. */
+async function run(command: string, args: string[], cwd: string): Promise<string> {
+  try {
+    const { stdout } = await promisify(execFile)(command, args, {
+      cwd,
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    return stdout;
+  } catch (error) {
+    const { stdout, stderr } = error as { stdout?: string; stderr?: string };
+    throw new Error(`${command} ${args.join(' ')} failed in ${cwd}:\n${stderr}\n${stdout}`, {
+      cause: error,
+    });
+  }
+}
+
+/** Starts `node dist/main.js` of a built app; resolves once it printed `ready`. */
+function startApp(dir: string, env: Record<string, string>): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['dist/main.js'], {
+    cwd: dir,
+    env: { ...process.env, ...env },
+  });
+  let output = '';
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk;
+      if (output.includes('ready')) resolve(child);
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`${dir} exited with ${code}:\n${output}`)));
+  });
+}
+
+async function stop(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/**
+ * The packages as a user gets them: packed with `npm pack`, installed from the tarballs into
+ * projects of their own outside this repository (test/consumers/), built with their own `tsc`
+ * and run against a real Redis.
+ */
+describe('the packed packages in consumer apps', () => {
+  const work = mkdtempSync(join(tmpdir(), 'idempotency-consumers-'));
+  const tarballs: Record<'nestjs' | 'client', string> = { nestjs: '', client: '' };
+  const apps = new Map<string, { dir: string; url: string; child?: ChildProcess }>();
+  let redis: RedisServerHandle;
+
+  beforeAll(async () => {
+    const packed = JSON.parse(
+      await run(
+        'npm',
+        [
+          'pack',
+          '--json',
+          '--workspace',
+          'packages/nestjs',
+          '--workspace',
+          'packages/client',
+          '--pack-destination',
+          work,
+        ],
+        ROOT,
+      ),
+    ) as { name: string; filename: string }[];
+    for (const { name, filename } of packed)
+      tarballs[name === '@idempotency-tokens/nestjs' ? 'nestjs' : 'client'] = join(work, filename);
+
+    const install = async (name: string, packages: string[]) => {
+      const dir = join(work, name);
+      cpSync(join(CONSUMERS, name), dir, { recursive: true });
+      if (name.startsWith('nest-')) {
+        cpSync(join(CONSUMERS, 'nest-app'), join(dir, 'src'), { recursive: true });
+        cpSync(join(dir, 'main.ts'), join(dir, 'src/main.ts'));
+        rmSync(join(dir, 'main.ts'));
+      }
+      await run(
+        'npm',
+        ['install', '--no-audit', '--no-fund', '--prefer-offline', ...packages],
+        dir,
+      );
+      if (name.startsWith('nest-')) await run('npx', ['tsc', '-p', '.'], dir);
+      return dir;
+    };
+    const dirs = await Promise.all([
+      ...NEST_APPS.map((name) => install(name, [tarballs.nestjs])),
+      install('client-esm', [tarballs.client]),
+      install('client-cjs', [tarballs.client]),
+    ]);
+
+    redis = await startRedis();
+    for (const [i, name] of NEST_APPS.entries()) {
+      const port = await getFreePort();
+      const app = {
+        dir: dirs[i],
+        url: `http://127.0.0.1:${port}`,
+        child: undefined as ChildProcess | undefined,
+      };
+      apps.set(name, app);
+      app.child = await startApp(app.dir, {
+        PORT: String(port),
+        REDIS_URL: redis.url,
+        TOKEN_SECRET: SECRET,
+      });
+    }
+    apps.set('client-esm', { dir: dirs[2], url: '' });
+    apps.set('client-cjs', { dir: dirs[3], url: '' });
+  }, 300_000);
+
+  afterAll(async () => {
+    await Promise.all([...apps.values()].map((app) => stop(app.child)));
+    await redis?.stop();
+    rmSync(work, { recursive: true, force: true });
+  }, 30_000);
+
+  it('packs the module alone: its build, README, CHANGELOG and license, no tests, no service code', async () => {
+    const files = (await run('tar', ['tzf', tarballs.nestjs], work)).trim().split('\n');
+    expect(files.filter((file) => !file.startsWith('package/dist/')).sort()).toEqual([
+      'package/CHANGELOG.md',
+      'package/LICENSE',
+      'package/README.md',
+      'package/package.json',
+    ]);
+    expect(files).toContain('package/dist/index.js');
+    expect(files).toContain('package/dist/index.d.ts');
+    expect(files).toContain('package/dist/testing/index.js');
+    expect(
+      files.filter((file) => /\.spec\.|\.lua$|main\.js|app\.module|orders|\/test\//.test(file)),
+    ).toEqual([]);
+  });
+
+  it.each(NEST_APPS)(
+    "%s has one Nest (its own version) and none of the service's dependencies",
+    (name) => {
+      const modules = join(apps.get(name)!.dir, 'node_modules');
+      expect(existsSync(join(modules, '@idempotency-tokens/nestjs/node_modules/@nestjs'))).toBe(
+        false,
+      );
+      const installed = readdirSync(modules).flatMap((entry) =>
+        entry.startsWith('@')
+          ? readdirSync(join(modules, entry)).map((sub) => `${entry}/${sub}`)
+          : [entry],
+      );
+      // Fastify brings pino itself; on Express nothing of the service's stack may arrive.
+      const unwanted = ['zod', '@nestjs/terminus', '@nestjs/swagger', 'prom-client'];
+      if (name === 'nest-cjs-express') unwanted.push('fastify', 'pino');
+      expect(installed.filter((entry) => unwanted.includes(entry))).toEqual([]);
+    },
+  );
+
+  describe.each(NEST_APPS)('%s', (name) => {
+    const url = () => apps.get(name)!.url;
+    const token = async (user: string) => {
+      const response = await fetch(`${url()}/tokens?scope=orders.create`, {
+        headers: { authorization: `Bearer ${user}` },
+      });
+      expect(response.status).toBe(200);
+      return ((await response.json()) as { token: string }).token;
+    };
+    const order = (user: string, tokenValue: string, item = 'book') =>
+      fetch(`${url()}/orders`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${user}`,
+          'content-type': 'application/json',
+          'idempotency-token': tokenValue,
+        },
+        body: JSON.stringify({ item }),
+      });
+
+    it('runs the flow: token, first use, replay, PAYLOAD_MISMATCH, another caller refused', async () => {
+      const aliceToken = await token('alice');
+      const first = await order('alice', aliceToken);
+      expect(first.status).toBe(201);
+      expect(first.headers.get('idempotency-token-consumed')).toBe('true');
+      const firstBody = await first.json();
+
+      await new Promise((resolve) => setTimeout(resolve, 100)); // the outcome write is not awaited
+      const replay = await order('alice', aliceToken);
+      expect(replay.status).toBe(201);
+      expect(replay.headers.get('idempotent-replayed')).toBe('true');
+      expect(await replay.json()).toEqual(firstBody);
+
+      const mismatch = await order('alice', aliceToken, 'pen');
+      expect(mismatch.status).toBe(422);
+      expect(mismatch.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect(await mismatch.json()).toMatchObject({ code: 'PAYLOAD_MISMATCH' });
+
+      const bobsTry = await order('bob', await token('alice'));
+      expect(bobsTry.status).toBe(400);
+      expect(await bobsTry.json()).toMatchObject({ code: 'TOKEN_UNKNOWN' });
+    });
+  });
+
+  it.each(['client-esm/place-order.mjs', 'client-cjs/place-order.cjs'])(
+    'places an order with the packed client from %s',
+    async (script) => {
+      const [project, file] = script.split('/');
+      const out = await promisify(execFile)(process.execPath, [file], {
+        cwd: apps.get(project)!.dir,
+        env: { ...process.env, BASE_URL: apps.get('nest-cjs-express')!.url },
+      });
+      const answer = JSON.parse(out.stdout) as { status: number; body: { item: string } };
+      expect(answer).toMatchObject({
+        status: 201,
+        body: { item: project === 'client-esm' ? 'from esm' : 'from cjs' },
+      });
+    },
+  );
+
+  it("generates a typed client with the installed package's command", async () => {
+    const dir = apps.get('client-esm')!.dir;
+    await run(
+      'npx',
+      ['idempotency-tokens-client', 'generate', join(ROOT, 'openapi.json'), '--out', 'api'],
+      dir,
+    );
+    expect(readdirSync(join(dir, 'api')).sort()).toEqual([
+      'index.ts',
+      'operations.ts',
+      'schema.d.ts',
+    ]);
+  });
+});
