@@ -27,5 +27,9 @@ export default tseslint.config(
         { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
       ],
     },
+  },  {
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { ...globals.commonjs } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
 );
