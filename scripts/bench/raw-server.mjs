@@ -25,7 +25,10 @@ import {
   rateLimitHeaders,
   retryAfterSeconds,
 } from '../../packages/nestjs/dist/limiter/limiter-policy.js';
-import { decodeOutcome, encodeOutcome } from '../../packages/nestjs/dist/outcome.recorder.js';
+import {
+  decodeOutcome,
+  encodeOutcome,
+} from '../../packages/nestjs/dist/outcomes/stored-response.js';
 import * as problems from '../../packages/nestjs/dist/problems/idempotency.problems.js';
 import { ProblemException } from '../../packages/nestjs/dist/problems/problem.exception.js';
 import { parseIssueQuery } from '../../packages/nestjs/dist/tokens/issue-token.query.js';
@@ -55,7 +58,7 @@ function readConfig() {
 }
 
 const config = readConfig();
-const redis = createRedisClient(config); // FAIL_FAST_OPTIONS, exactly as the service's RedisModule
+const redis = createRedisClient(config); // the fail-fast options, exactly as the service's RedisModule
 const store = new RedisTokenStore(redis); // default key prefix `idem:`, as the module
 const codec = new TokenCodec(config.tokenSecret);
 // The same policy lookup AppModule gives the module: `limits` from the environment, no per-scope limits.

@@ -1,35 +1,17 @@
-import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { createRedisClient as connect } from '@idempotency-tokens/nestjs';
+import type { Cluster, Redis } from 'ioredis';
 import type { AppConfig } from '../config/app-config.js';
 
 /**
- * Fail fast rather than queue: with Redis unreachable a command fails at once (no offline queue)
- * or after `commandTimeout`, so a request gets 503 within seconds instead of hanging. A command
- * lost with its connection is never resent behind the caller's back: the caller already answered
- * 503, and a silent resend could consume a token nobody is waiting for. Reconnects go on every
- * second at most, so the service recovers by itself when Redis comes back.
+ * A client for `REDIS_URL` or `REDIS_CLUSTER_NODES`, with the module's fail-fast settings (no
+ * offline queue, 2 s command time-out, no silent resend, reconnect every second); `undefined`
+ * when neither is set. The service owns it: health checks use it too.
  */
-export const FAIL_FAST_OPTIONS = {
-  enableOfflineQueue: false,
-  autoResendUnfulfilledCommands: false,
-  maxRetriesPerRequest: 0,
-  commandTimeout: 2_000,
-  connectTimeout: 2_000,
-  retryStrategy: (attempt: number) => Math.min(attempt * 200, 1_000),
-} satisfies RedisOptions;
-
-/** A client for `REDIS_URL` or `REDIS_CLUSTER_NODES`; `undefined` when neither is set. */
 export function createRedisClient(
   config: Pick<AppConfig, 'redisUrl' | 'redisClusterNodes'>,
 ): Redis | Cluster | undefined {
-  if (config.redisUrl) return new Redis(config.redisUrl, FAIL_FAST_OPTIONS);
-  if (config.redisClusterNodes) {
-    const { retryStrategy, enableOfflineQueue, ...redisOptions } = FAIL_FAST_OPTIONS;
-    return new Cluster(config.redisClusterNodes, {
-      enableOfflineQueue,
-      clusterRetryStrategy: retryStrategy,
-      redisOptions,
-    });
-  }
+  if (config.redisUrl) return connect(config.redisUrl);
+  if (config.redisClusterNodes) return connect({ cluster: config.redisClusterNodes });
   return undefined;
 }
 

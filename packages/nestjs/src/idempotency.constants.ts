@@ -17,6 +17,9 @@ export const IDEMPOTENCY_SETTINGS = Symbol('IdempotencySettings');
 /** Resolves once `@nestjs/swagger`'s metadata is written for every `@Idempotent()` handler (when it is installed). */
 export const OPENAPI_DECORATIONS = Symbol('idempotency_module:openapi');
 
+/** The Redis client the module made itself (from a URL or options), `undefined` otherwise. */
+export const OWNED_REDIS_CLIENT = Symbol('idempotency_module:owned_redis');
+
 /** What a scope may look like, in `GET /tokens?scope=` and in `@Idempotent({ scope })`. */
 export const SCOPE_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
 

@@ -1,33 +1,36 @@
 import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
-import { HttpAdapterHost, Reflector } from '@nestjs/core';
+import { HttpAdapterHost } from '@nestjs/core';
 import { randomUUID } from 'node:crypto';
 import { callerOf } from './caller.js';
 import { fingerprintOf } from './fingerprint.js';
+import { type IdempotentMetadata, idempotencyOf } from './decorators/idempotent-route.js';
 import {
   IDEMPOTENCY_SETTINGS,
-  IDEMPOTENT_METADATA,
   TOKEN_CONSUMED_HEADER,
   TOKEN_HEADER,
   TOKEN_STORE,
 } from './idempotency.constants.js';
 import { IdempotencyMetrics } from './idempotency.metrics.js';
 import type { IdempotencySettings } from './idempotency.settings.js';
-import type { IdempotentOptions } from './interfaces/idempotent-options.interface.js';
+import type { Caller } from './interfaces/caller.interface.js';
 import type { TokenRef, TokenStore } from './interfaces/token-store.interface.js';
-import { decodeOutcome, OutcomeRecorder } from './outcome.recorder.js';
+import { OutcomeRecorder } from './outcomes/outcome.recorder.js';
+import { decodeOutcome } from './outcomes/stored-response.js';
 import {
   malformedRequest,
   payloadMismatch,
   requestInProgress,
   tokenInvalid,
   tokenMissing,
+  tokenIssuedToOtherKindOfCaller,
   tokenUnknown,
   tokenUsed,
 } from './problems/idempotency.problems.js';
 import { ReplayException } from './problems/replay.exception.js';
 import { TokenCodec } from './tokens/token-codec.js';
 
-interface HttpRequest {
+/** The parts of Express' and Fastify's requests the guard reads; both have them. */
+export interface HttpRequest {
   method: string;
   url: string;
   originalUrl?: string;
@@ -37,42 +40,58 @@ interface HttpRequest {
 
 const CHECKED = Symbol('idempotency_module:checked');
 
+/** A handler's settings as the guard uses them, worked out once per handler. */
+interface RouteSettings {
+  scope?: string;
+  replay: boolean;
+  replayHeaders: readonly string[];
+  bucket: string;
+}
+
 /**
  * Lets a request into an `@Idempotent()` handler only with an unused token, which it deletes
  * first: one Lua script checks the token, deletes it and claims the outcome marker. Every
  * other answer (missing, invalid, unknown, copy) is thrown as a problem or a replay.
+ *
+ * Like `@nestjs/throttler`'s guard, what teams customise is in `protected` methods: extend the
+ * class, override `getCaller()` (who is asking) or `getFingerprint()` (what makes two requests
+ * the same), and name it in `@Idempotent({ guard: YourGuard })` (wrap that in a decorator of
+ * your own to use it everywhere).
  */
 @Injectable()
 export class IdempotencyGuard implements CanActivate {
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- keyed by handler
+  private readonly routes = new WeakMap<Function, RouteSettings | null>();
+
   constructor(
-    private readonly reflector: Reflector,
     private readonly adapterHost: HttpAdapterHost,
-    private readonly codec: TokenCodec,
+    protected readonly codec: TokenCodec,
     private readonly recorder: OutcomeRecorder,
     private readonly metrics: IdempotencyMetrics,
     @Inject(TOKEN_STORE) private readonly store: TokenStore,
-    @Inject(IDEMPOTENCY_SETTINGS) private readonly settings: IdempotencySettings,
+    @Inject(IDEMPOTENCY_SETTINGS) protected readonly settings: IdempotencySettings,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const options = this.reflector.getAllAndOverride<Required<IdempotentOptions> | undefined>(
-      IDEMPOTENT_METADATA,
-      [context.getHandler(), context.getClass()],
-    );
+    const options = this.routeSettings(context);
     const request = context.switchToHttp().getRequest<HttpRequest & { [CHECKED]?: true }>();
-    // @Idempotent() on both a controller and its handler installs this guard twice: consume once.
+    // Two guards on one handler (the module's and a subclass, or a class and a handler setting): consume once.
     if (!options || request[CHECKED]) return true;
     request[CHECKED] = true;
 
     const ref = this.verifiedToken(request);
-    const caller = callerOf(request, this.settings.resolveSubject);
+    const caller = this.getCaller(request);
+    if (!this.codec.sameKindOfCaller(ref, caller)) {
+      this.metrics.tokenPresented(request, 'unknown');
+      throw tokenIssuedToOtherKindOfCaller(caller.subject !== undefined);
+    }
     const owner = randomUUID(); // Node keeps a pool of these: no OpenSSL call per request
     const result = await this.store.consume({
       ref,
       owner,
-      bucket: this.settings.policyFor(options.scope).bucket,
+      bucket: options.bucket,
       binding: this.codec.bindingOf(caller, options.scope),
-      fingerprint: this.fingerprint(request),
+      fingerprint: this.fingerprintOrRefuse(request),
       leaseMs: this.settings.inProgressTtlSeconds * 1000,
       keepMs: this.settings.resultTtlSeconds * 1000,
     });
@@ -81,15 +100,17 @@ export class IdempotencyGuard implements CanActivate {
       throw tokenUnknown();
     }
 
-    this.adapterHost.httpAdapter.setHeader(
-      context.switchToHttp().getResponse(),
-      TOKEN_CONSUMED_HEADER,
-      'true',
-    );
+    const response = context.switchToHttp().getResponse<object>();
+    this.adapterHost.httpAdapter.setHeader(response, TOKEN_CONSUMED_HEADER, 'true');
     switch (result.state) {
       case 'first':
         this.metrics.tokenPresented(request, 'first_use');
-        this.recorder.claim(request, { ref, owner, replay: options.replay });
+        this.recorder.claim(response, {
+          ref,
+          owner,
+          replay: options.replay,
+          replayHeaders: options.replayHeaders,
+        });
         return true;
       case 'mismatch':
         this.metrics.tokenPresented(request, 'mismatch');
@@ -123,13 +144,44 @@ export class IdempotencyGuard implements CanActivate {
     return ref;
   }
 
-  private fingerprint(request: HttpRequest): string {
+  /** Who is asking: the subject (the module's `resolveSubject`) and the client address. */
+  protected getCaller(request: HttpRequest): Caller {
+    return callerOf(request, this.settings.resolveSubject);
+  }
+
+  /**
+   * What makes two requests the same request: by default the method, the URL as sent and the
+   * body as canonical JSON. Throw to refuse a body that cannot be fingerprinted.
+   */
+  protected getFingerprint(request: HttpRequest): string {
+    return fingerprintOf(request.method, request.originalUrl ?? request.url, request.body);
+  }
+
+  private fingerprintOrRefuse(request: HttpRequest): string {
     try {
-      return fingerprintOf(request.method, request.originalUrl ?? request.url, request.body);
+      return this.getFingerprint(request);
     } catch (error) {
       throw malformedRequest(
         `The request body cannot be canonicalised: ${(error as Error).message}. Nothing was consumed.`,
       );
     }
+  }
+
+  private routeSettings(context: ExecutionContext): RouteSettings | undefined {
+    const handler = context.getHandler();
+    let route = this.routes.get(handler);
+    if (route === undefined) {
+      const metadata: IdempotentMetadata | undefined = idempotencyOf(handler, context.getClass());
+      route = metadata
+        ? {
+            scope: metadata.scope,
+            replay: metadata.replay,
+            replayHeaders: metadata.replayHeaders ?? this.settings.replayHeaders,
+            bucket: this.settings.policyFor(metadata.scope).bucket,
+          }
+        : null;
+      this.routes.set(handler, route);
+    }
+    return route ?? undefined;
   }
 }

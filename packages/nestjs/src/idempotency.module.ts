@@ -1,27 +1,49 @@
-import { Logger, Module } from '@nestjs/common';
+import {
+  Inject,
+  Logger,
+  Module,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+} from '@nestjs/common';
+import { DiscoveryModule, DiscoveryService, MetadataScanner } from '@nestjs/core';
+import type { Cluster, Redis } from 'ioredis';
+import { unservableHandlers } from './decorators/unservable-handlers.js';
 import { IdempotencyGuard } from './idempotency.guard.js';
-import { IdempotencyInterceptor } from './idempotency.interceptor.js';
 import { IdempotencyMetrics } from './idempotency.metrics.js';
-import { IDEMPOTENCY_SETTINGS, OPENAPI_DECORATIONS, TOKEN_STORE } from './idempotency.constants.js';
+import {
+  IDEMPOTENCY_SETTINGS,
+  OPENAPI_DECORATIONS,
+  OWNED_REDIS_CLIENT,
+  TOKEN_STORE,
+} from './idempotency.constants.js';
 import { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } from './idempotency.module-definition.js';
 import { type IdempotencySettings, resolveSettings } from './idempotency.settings.js';
 import type { IdempotencyModuleOptions } from './interfaces/idempotency-module-options.interface.js';
 import type { TokenStore } from './interfaces/token-store.interface.js';
 import { applyOpenApiDecorations } from './openapi/openapi-decorator.js';
-import { OutcomeRecorder } from './outcome.recorder.js';
+import { OutcomeRecorder } from './outcomes/outcome.recorder.js';
+import { IdempotencyRefusalFilter } from './problems/idempotency-refusal.filter.js';
 import { ProblemDetailsFilter } from './problems/problem-details.filter.js';
 import { InstrumentedTokenStore } from './stores/instrumented-token.store.js';
 import { MemoryTokenStore } from './stores/memory-token.store.js';
+import { closeRedisClient, createRedisClient, isRedisClient } from './stores/redis-connection.js';
 import { RedisTokenStore } from './stores/redis-token.store.js';
 import { TokenCodec } from './tokens/token-codec.js';
 import { TokensService } from './tokens/tokens.service.js';
 
-function createStore(options: IdempotencyModuleOptions, settings: IdempotencySettings): TokenStore {
+type RedisClient = Redis | Cluster;
+
+function createStore(
+  options: IdempotencyModuleOptions,
+  settings: IdempotencySettings,
+  ownedRedis: RedisClient | undefined,
+): TokenStore {
   if (options.store) return options.store;
-  if (options.redis) return new RedisTokenStore(options.redis, { keyPrefix: settings.keyPrefix });
+  const redis = ownedRedis ?? (isRedisClient(options.redis) ? options.redis : undefined);
+  if (redis) return new RedisTokenStore(redis, { keyPrefix: settings.keyPrefix });
   if (process.env.NODE_ENV === 'production') {
     throw new Error(
-      'IdempotencyModule: the in-memory store is single-instance and refused under NODE_ENV=production; pass a Redis or Cluster client as the `redis` option (or your own `store`).',
+      'IdempotencyModule: the in-memory store is single-instance and refused under NODE_ENV=production; pass a Redis or Cluster client (or a redis:// URL) as the `redis` option, or your own `store`.',
     );
   }
   new Logger('Idempotency').warn(
@@ -43,13 +65,21 @@ function createStore(options: IdempotencyModuleOptions, settings: IdempotencySet
     { provide: IdempotencyMetrics, useFactory: IdempotencyMetrics.create },
     { provide: OPENAPI_DECORATIONS, useFactory: applyOpenApiDecorations },
     {
+      // A client the module made from a URL or options is the module's to close; one it was given is not.
+      provide: OWNED_REDIS_CLIENT,
+      inject: [MODULE_OPTIONS_TOKEN],
+      useFactory: ({ redis, store }: IdempotencyModuleOptions) =>
+        redis && !store && !isRedisClient(redis) ? createRedisClient(redis) : undefined,
+    },
+    {
       provide: TOKEN_STORE,
-      inject: [MODULE_OPTIONS_TOKEN, IDEMPOTENCY_SETTINGS, IdempotencyMetrics],
+      inject: [MODULE_OPTIONS_TOKEN, IDEMPOTENCY_SETTINGS, IdempotencyMetrics, OWNED_REDIS_CLIENT],
       useFactory: (
         options: IdempotencyModuleOptions,
         settings: IdempotencySettings,
         metrics: IdempotencyMetrics,
-      ) => new InstrumentedTokenStore(createStore(options, settings), metrics),
+        ownedRedis: RedisClient | undefined,
+      ) => new InstrumentedTokenStore(createStore(options, settings, ownedRedis), metrics),
     },
     {
       provide: TokenCodec,
@@ -59,9 +89,10 @@ function createStore(options: IdempotencyModuleOptions, settings: IdempotencySet
     TokensService,
     OutcomeRecorder,
     IdempotencyGuard,
-    IdempotencyInterceptor,
+    IdempotencyRefusalFilter,
     ProblemDetailsFilter,
   ],
+  imports: [DiscoveryModule],
   exports: [
     IDEMPOTENCY_SETTINGS,
     TOKEN_STORE,
@@ -70,8 +101,33 @@ function createStore(options: IdempotencyModuleOptions, settings: IdempotencySet
     TokensService,
     OutcomeRecorder,
     IdempotencyGuard,
-    IdempotencyInterceptor,
+    IdempotencyRefusalFilter,
     ProblemDetailsFilter,
   ],
 })
-export class IdempotencyModule extends ConfigurableModuleClass {}
+export class IdempotencyModule
+  extends ConfigurableModuleClass
+  implements OnModuleInit, OnApplicationShutdown
+{
+  constructor(
+    private readonly discovery: DiscoveryService,
+    private readonly scanner: MetadataScanner,
+    @Inject(OWNED_REDIS_CLIENT) private readonly ownedRedis: RedisClient | undefined,
+  ) {
+    super();
+  }
+
+  /** Refuses to start with an `@Idempotent()` the module cannot serve, rather than fail on its first call. */
+  onModuleInit(): void {
+    const unservable = unservableHandlers(this.discovery, this.scanner);
+    if (unservable.length > 0) {
+      throw new Error(
+        `@Idempotent() on ${unservable.join(', ')}: the module guards HTTP route handlers only (not GraphQL resolvers, WebSocket gateways or message handlers). Remove it there.`,
+      );
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.ownedRedis) await closeRedisClient(this.ownedRedis);
+  }
+}

@@ -2,6 +2,7 @@ import type { SubjectResolver } from './interfaces/caller.interface.js';
 import type { IdempotencyModuleOptions } from './interfaces/idempotency-module-options.interface.js';
 import { defaultSubjectResolver } from './caller.js';
 import { definedOnly } from './defined-only.js';
+import { DEFAULT_REPLAY_HEADERS, replayHeaderList } from './outcomes/replay-headers.js';
 import { type LimiterPolicy, limiterPolicies } from './limiter/limiter-policy.js';
 
 /** The module options with defaults applied and checked; what the module's providers read. */
@@ -14,6 +15,8 @@ export interface IdempotencySettings {
   inProgressTtlSeconds: number;
   maxStoredResponseBytes: number;
   resolveSubject: SubjectResolver;
+  /** Lower-case names of the answer headers replays carry, unless a handler says otherwise. */
+  replayHeaders: readonly string[];
   /** The limiter policy that tokens of a scope count under. */
   policyFor: (scope: string | undefined) => LimiterPolicy;
 }
@@ -31,12 +34,13 @@ const DEFAULTS = {
 
 /** Applies defaults and fails at start, with what to change, rather than on the first request. */
 export function resolveSettings(options: IdempotencyModuleOptions): IdempotencySettings {
-  const { limits, scopeLimits, ...rest } = options;
+  const { limits, scopeLimits, replayHeaders = DEFAULT_REPLAY_HEADERS, ...rest } = options;
   const settings: IdempotencySettings = {
     ...DEFAULTS,
     ...definedOnly(rest),
     resolveSubject: options.resolveSubject ?? defaultSubjectResolver,
     policyFor: limiterPolicies(limits, scopeLimits),
+    replayHeaders: replayHeaderList(replayHeaders, 'IdempotencyModule replayHeaders'),
   } as IdempotencySettings;
   const problems: string[] = [];
   if (typeof settings.secret !== 'string' || settings.secret.length < MIN_SECRET_LENGTH) {

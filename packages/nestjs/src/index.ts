@@ -1,7 +1,6 @@
 /** `@idempotency-tokens/nestjs`: everything an app needs, nothing it should not touch. */
-export { Idempotent, InjectTokenStore } from './decorators/index.js';
-export { IdempotencyGuard } from './idempotency.guard.js';
-export { IdempotencyInterceptor } from './idempotency.interceptor.js';
+export { Idempotent, InjectTokenStore, SkipIdempotency } from './decorators/index.js';
+export { IdempotencyGuard, type HttpRequest } from './idempotency.guard.js';
 export {
   IdempotencyMetrics,
   idempotencyOutcomeOf,
@@ -12,6 +11,7 @@ export { IdempotencyModule } from './idempotency.module.js';
 export {
   MODULE_OPTIONS_TOKEN as IDEMPOTENCY_MODULE_OPTIONS,
   type IdempotencyModuleExtras,
+  type TokenEndpointOptions,
 } from './idempotency.module-definition.js';
 export {
   TOKEN_CONSUMED_HEADER,
@@ -22,6 +22,7 @@ export {
 export type {
   Caller,
   ConsumeCommand,
+  IdempotencyRequest,
   ConsumeResult,
   IdempotencyModuleOptions,
   IdempotentOptions,
@@ -34,6 +35,8 @@ export type {
 } from './interfaces/index.js';
 export type { LimiterOptions } from './limiter/limiter-policy.js';
 export { ApiProblemResponse } from './openapi/problem-response.decorator.js';
+export { IdempotencyRefusal } from './problems/idempotency-refusal.js';
+export { IdempotencyRefusalFilter } from './problems/idempotency-refusal.filter.js';
 export { ProblemDetailsFilter } from './problems/problem-details.filter.js';
 export { storeUnavailable } from './problems/idempotency.problems.js';
 export {
@@ -42,6 +45,11 @@ export {
   type ProblemInit,
 } from './problems/problem.exception.js';
 export { MemoryTokenStore } from './stores/memory-token.store.js';
+export {
+  FAIL_FAST_REDIS_OPTIONS,
+  createRedisClient,
+  type RedisConnection,
+} from './stores/redis-connection.js';
 export { RedisTokenStore, type RedisTokenStoreOptions } from './stores/redis-token.store.js';
 export { StoreUnavailableError } from './stores/store-unavailable.error.js';
 export { IssuedToken } from './tokens/issued-token.js';

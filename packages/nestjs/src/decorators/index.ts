@@ -1,2 +1,3 @@
 export { Idempotent } from './idempotent.decorator.js';
 export { InjectTokenStore } from './inject-token-store.decorator.js';
+export { SkipIdempotency } from './skip-idempotency.decorator.js';

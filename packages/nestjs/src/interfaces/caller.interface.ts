@@ -9,5 +9,23 @@ export interface Caller {
   address: string;
 }
 
-/** Works out the subject of a request; the default reads `request.user.id`, else `.sub`. */
-export type SubjectResolver = (request: unknown) => string | undefined;
+/** What the module reads of a request: Express' and Fastify's requests both have it. */
+export interface IdempotencyRequest {
+  method: string;
+  url: string;
+  headers: Record<string, string | string[] | undefined>;
+  body?: unknown;
+  ip?: string;
+  /** Whatever the app's authentication put there. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each app types its own user
+  user?: any;
+}
+
+/**
+ * Works out the subject of a request; the default reads `request.user.id`, else `.sub`.
+ * Written as a method type so that a resolver typed for Express' `Request` or Fastify's
+ * `FastifyRequest` fits as it is.
+ */
+export type SubjectResolver = {
+  resolve(request: IdempotencyRequest): string | undefined;
+}['resolve'];

@@ -1,5 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { LimiterOptions } from '../limiter/limiter-policy.js';
+import type { RedisConnection } from '../stores/redis-connection.js';
 import type { SubjectResolver } from './caller.interface.js';
 import type { TokenStore } from './token-store.interface.js';
 
@@ -8,10 +9,13 @@ export interface IdempotencyModuleOptions {
   /** Key for the tokens' HMAC-SHA256 signature; at least 32 characters, shared by every instance. */
   secret: string;
   /**
-   * Redis or Redis Cluster client for the Redis store. The module never closes it. Give it
-   * `enableOfflineQueue: false` and a `commandTimeout` so that an outage answers 503 at once.
+   * The Redis store's Redis. Either a Redis or Cluster client, which stays yours to configure
+   * and close (give it `enableOfflineQueue: false` and a `commandTimeout` so that an outage
+   * answers 503 at once); or how to connect (`redis://…` URL, ioredis options, or
+   * `{ cluster: nodes, options? }`), and the module makes the client with fail-fast settings and
+   * closes it when the app stops.
    */
-  redis?: Redis | Cluster;
+  redis?: Redis | Cluster | RedisConnection;
   /** Any other {@link TokenStore}; wins over `redis`. Neither: the in-memory store (not under `NODE_ENV=production`). */
   store?: TokenStore;
   /** Redis key prefix. Default `idem:`. */
@@ -33,6 +37,11 @@ export interface IdempotencyModuleOptions {
    * apart from the others; a field left out falls back to `limits`.
    */
   scopeLimits?: Record<string, LimiterOptions>;
+  /**
+   * Answer headers kept and sent again with a replay (a handler's `replayHeaders` wins).
+   * Default `['content-type', 'location']`. `Set-Cookie` and hop-by-hop headers are refused.
+   */
+  replayHeaders?: string[];
   /** Who a token is bound to. Default: `request.user.id`, else `request.user.sub`. */
   resolveSubject?: SubjectResolver;
 }

@@ -1,3 +1,6 @@
+import type { Type } from '@nestjs/common';
+import type { IdempotencyGuard } from '../idempotency.guard.js';
+
 /** Options of `@Idempotent()`. */
 export interface IdempotentOptions {
   /**
@@ -10,4 +13,11 @@ export interface IdempotentOptions {
    * `409 TOKEN_USED` (`false`: for answers that must not be handed out twice).
    */
   replay?: boolean;
+  /**
+   * The answer headers kept and sent again with a replay, replacing the module's
+   * `replayHeaders` for this handler. `Set-Cookie` and hop-by-hop headers are refused.
+   */
+  replayHeaders?: string[];
+  /** A subclass of `IdempotencyGuard` with your own `getCaller()` or `getFingerprint()`. */
+  guard?: Type<IdempotencyGuard>;
 }

@@ -1,4 +1,4 @@
-export type { Caller, SubjectResolver } from './caller.interface.js';
+export type { Caller, IdempotencyRequest, SubjectResolver } from './caller.interface.js';
 export type { IdempotencyModuleOptions } from './idempotency-module-options.interface.js';
 export type { IdempotentOptions } from './idempotent-options.interface.js';
 export type {

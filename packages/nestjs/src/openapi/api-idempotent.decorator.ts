@@ -1,64 +1,100 @@
-import { applyDecorators } from '@nestjs/common';
-import { OpenApi } from './openapi-decorator.js';
-import { ANSWER_HEADERS, ApiProblemResponse } from './problem-response.decorator.js';
+import { PATH_METADATA } from '@nestjs/common/constants.js';
+import { idempotencyOf } from '../decorators/idempotent-route.js';
+import { IDEMPOTENT_METADATA } from '../idempotency.constants.js';
+import { OpenApi, type SwaggerApi } from './openapi-decorator.js';
+import { ANSWER_HEADERS } from './answer-docs.js';
+import { problemResponse } from './problem-response.js';
 
-/**
- * The OpenAPI half of `@Idempotent()`: the required header, every answer of the contract's handler
- * table, and `x-idempotency`, from which a generated client learns to fetch a token first.
- * The handler's own success answer merges with the `2XX` entry here.
- */
-export function ApiIdempotent(scope: string | undefined, replay: boolean) {
+/** Swagger's decorators for one idempotent operation. */
+function operationDecorators(
+  swagger: SwaggerApi,
+  scope: string | undefined,
+  replay: boolean,
+): MethodDecorator[] {
   const consumed = ['Idempotency-Token-Consumed', 'Idempotent-Replayed'] as const;
-  return applyDecorators(
-    OpenApi(({ ApiHeader }) =>
-      ApiHeader({
-        name: 'Idempotency-Token',
-        required: true,
-        description: `A one-time token from GET /tokens${scope ? `?scope=${scope}` : ' (without a scope)'}. Send the same token again only to learn the outcome of a request that got no answer.`,
-        schema: { type: 'string', pattern: '^[A-Za-z0-9._-]{22,255}$' },
-      }),
-    ),
-    OpenApi(({ ApiExtension }) =>
-      ApiExtension('x-idempotency', { token: 'required', scope: scope ?? null, replay }),
-    ),
-    OpenApi(({ ApiResponse }) =>
-      ApiResponse({
-        status: '2XX',
-        description: replay
-          ? "The handler's answer; copies of a finished request get it again with Idempotent-Replayed: true"
-          : "The handler's answer; copies of a finished request get 409 TOKEN_USED",
-        headers: {
-          'Idempotency-Token-Consumed': ANSWER_HEADERS['Idempotency-Token-Consumed'],
-          'Idempotent-Replayed': ANSWER_HEADERS['Idempotent-Replayed'],
-        },
-      }),
-    ),
-    ApiProblemResponse(
+  return [
+    swagger.ApiHeader({
+      name: 'Idempotency-Token',
+      required: true,
+      description: `A one-time token from GET /tokens${scope ? `?scope=${scope}` : ' (without a scope)'}. Send the same token again only to learn the outcome of a request that got no answer.`,
+      schema: { type: 'string', pattern: '^[A-Za-z0-9._-]{22,255}$' },
+    }),
+    swagger.ApiExtension('x-idempotency', { token: 'required', scope: scope ?? null, replay }),
+    swagger.ApiResponse({
+      status: '2XX',
+      description: replay
+        ? "The handler's answer; copies of a finished request get it again with Idempotent-Replayed: true"
+        : "The handler's answer; copies of a finished request get 409 TOKEN_USED",
+      headers: {
+        'Idempotency-Token-Consumed': ANSWER_HEADERS['Idempotency-Token-Consumed'],
+        'Idempotent-Replayed': ANSWER_HEADERS['Idempotent-Replayed'],
+      },
+    }),
+    problemResponse(
+      swagger,
       400,
       'TOKEN_MISSING, TOKEN_INVALID, TOKEN_UNKNOWN, MALFORMED_REQUEST: nothing ran, fetch a fresh token if needed and send again. VALIDATION_FAILED: the token was used (and the answer is replayed to copies).',
       ['TOKEN_MISSING', 'TOKEN_INVALID', 'TOKEN_UNKNOWN', 'MALFORMED_REQUEST', 'VALIDATION_FAILED'],
       [...consumed],
     ),
-    ApiProblemResponse(
+    problemResponse(
+      swagger,
       409,
       'REQUEST_IN_PROGRESS: wait Retry-After and send the same request with the same token. TOKEN_USED: already processed, do not resend.',
       ['REQUEST_IN_PROGRESS', 'TOKEN_USED'],
       ['Retry-After', 'Idempotency-Token-Consumed'],
     ),
-    ApiProblemResponse(413, "The body is over the app's size limit; the token was not used.", [
-      'PAYLOAD_TOO_LARGE',
-    ]),
-    ApiProblemResponse(
+    problemResponse(
+      swagger,
+      413,
+      "The body is over the app's size limit; the token was not used.",
+      ['PAYLOAD_TOO_LARGE'],
+    ),
+    problemResponse(
+      swagger,
       422,
       'The token was used by a request with another method, path or body.',
       ['PAYLOAD_MISMATCH'],
       ['Idempotency-Token-Consumed'],
     ),
-    ApiProblemResponse(
+    problemResponse(
+      swagger,
       503,
       'The token store is unreachable: nothing was consumed, nothing ran; retry after Retry-After.',
       ['STORE_UNAVAILABLE'],
       ['Retry-After'],
     ),
-  );
+  ];
+}
+
+/**
+ * The OpenAPI half of `@Idempotent()`: the required header, every answer of the contract's
+ * handler table, and `x-idempotency`, from which a generated client learns to fetch a token
+ * first. On a controller it documents exactly the handlers the guard covers (not `GET`, not
+ * `@SkipIdempotency()`, not those with a setting of their own).
+ */
+export function ApiIdempotent(scope: string | undefined, replay: boolean) {
+  return OpenApi((swagger) => {
+    const decorators = operationDecorators(swagger, scope, replay);
+    const decorate = (target: object, key: string | symbol, descriptor: PropertyDescriptor) => {
+      for (const decorator of decorators) decorator(target, key, descriptor);
+    };
+    return (target: object, key?: string | symbol, descriptor?: PropertyDescriptor) => {
+      if (key !== undefined && descriptor) return decorate(target, key, descriptor);
+      // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- a controller class
+      const type = target as Function;
+      const prototype = type.prototype as Record<string, object>;
+      for (const name of Object.getOwnPropertyNames(prototype)) {
+        const handler = prototype[name];
+        const own =
+          typeof handler === 'function' && Reflect.getMetadata(IDEMPOTENT_METADATA, handler);
+        const route =
+          typeof handler === 'function' &&
+          Reflect.getMetadata(PATH_METADATA, handler) !== undefined;
+        if (route && own === undefined && idempotencyOf(handler, type)) {
+          decorate(prototype, name, Object.getOwnPropertyDescriptor(prototype, name)!);
+        }
+      }
+    };
+  });
 }

@@ -1,53 +1,6 @@
-import { PROBLEM_JSON } from '../idempotency.constants.js';
 import { OpenApi } from './openapi-decorator.js';
-
-/** RFC 9457 problem details whose `code` is one of `codes`. */
-export function problemSchema(codes: readonly string[]) {
-  return {
-    type: 'object',
-    required: ['type', 'title', 'status', 'detail', 'code'],
-    properties: {
-      type: { type: 'string', description: 'Stable URI per code, e.g. urn:problem:token-used' },
-      title: { type: 'string' },
-      status: { type: 'integer' },
-      detail: { type: 'string', description: 'What happened and what the client should do next' },
-      code: { type: 'string', enum: [...codes] },
-      errors: {
-        type: 'array',
-        items: { type: 'string' },
-        description: 'VALIDATION_FAILED only: each failed constraint',
-      },
-    },
-  };
-}
-
-/** Headers answers may carry; documented once, referenced by every decorator that needs them. */
-export const ANSWER_HEADERS = {
-  'Retry-After': {
-    description: 'Whole seconds to wait before sending again',
-    schema: { type: 'integer', minimum: 1 },
-  },
-  'Idempotency-Token-Consumed': {
-    description:
-      'true: this request used up its token (first use, whatever the status, and every copy); a retry needs a fresh token',
-    schema: { type: 'string', enum: ['true'] },
-  },
-  'Idempotent-Replayed': {
-    description:
-      "true: this is the first request's stored answer, sent again to a copy; do not resend",
-    schema: { type: 'string', enum: ['true'] },
-  },
-  'RateLimit-Policy': {
-    description: 'IETF RateLimit policy, e.g. "tokens";q=60;w=60',
-    schema: { type: 'string' },
-  },
-  RateLimit: {
-    description: 'IETF RateLimit state, e.g. "tokens";r=59;t=12',
-    schema: { type: 'string' },
-  },
-};
-
-type HeaderName = keyof typeof ANSWER_HEADERS;
+import type { HeaderName } from './answer-docs.js';
+import { problemResponse } from './problem-response.js';
 
 /**
  * Documents one problem answer: its status, the codes it can carry, and its headers. Does
@@ -59,12 +12,5 @@ export function ApiProblemResponse(
   codes: readonly string[],
   headers: HeaderName[] = [],
 ) {
-  return OpenApi(({ ApiResponse }) =>
-    ApiResponse({
-      status,
-      description,
-      content: { [PROBLEM_JSON]: { schema: problemSchema(codes) } },
-      headers: Object.fromEntries(headers.map((name) => [name, ANSWER_HEADERS[name]])),
-    }),
-  );
+  return OpenApi((swagger) => problemResponse(swagger, status, description, codes, headers));
 }

@@ -1,4 +1,4 @@
-import { ProblemException } from './problem.exception.js';
+import { IdempotencyRefusal } from './idempotency-refusal.js';
 
 /**
  * The answers of the token service and the guard. Each detail tells a client what to do next,
@@ -7,7 +7,7 @@ import { ProblemException } from './problem.exception.js';
 const FRESH_TOKEN = 'Nothing ran: fetch a fresh token from GET /tokens and send the request again.';
 
 export const tokenMissing = () =>
-  new ProblemException({
+  new IdempotencyRefusal({
     status: 400,
     code: 'TOKEN_MISSING',
     title: 'Idempotency token missing',
@@ -15,7 +15,7 @@ export const tokenMissing = () =>
   });
 
 export const tokenInvalid = () =>
-  new ProblemException({
+  new IdempotencyRefusal({
     status: 400,
     code: 'TOKEN_INVALID',
     title: 'Idempotency token invalid',
@@ -23,15 +23,26 @@ export const tokenInvalid = () =>
   });
 
 export const tokenUnknown = () =>
-  new ProblemException({
+  new IdempotencyRefusal({
     status: 400,
     code: 'TOKEN_UNKNOWN',
     title: 'Idempotency token unknown',
     detail: `The token was never issued to you for this operation, or it expired. ${FRESH_TOKEN}`,
   });
 
+/** Not a leak: whether the caller was authenticated is the caller's own business. */
+export const tokenIssuedToOtherKindOfCaller = (callerAuthenticated: boolean) =>
+  new IdempotencyRefusal({
+    status: 400,
+    code: 'TOKEN_UNKNOWN',
+    title: 'Idempotency token unknown',
+    detail: callerAuthenticated
+      ? `The token was issued to an anonymous caller, and this request is authenticated: fetch tokens with the same authentication as the requests that use them (is the token endpoint behind your auth guard?). ${FRESH_TOKEN}`
+      : `The token was issued to an authenticated caller, and this request is anonymous: send the same authentication with the request as when the token was fetched. ${FRESH_TOKEN}`,
+  });
+
 export const requestInProgress = (retryAfterSeconds: number) =>
-  new ProblemException({
+  new IdempotencyRefusal({
     status: 409,
     code: 'REQUEST_IN_PROGRESS',
     title: 'Request in progress',
@@ -41,7 +52,7 @@ export const requestInProgress = (retryAfterSeconds: number) =>
   });
 
 export const tokenUsed = () =>
-  new ProblemException({
+  new IdempotencyRefusal({
     status: 409,
     code: 'TOKEN_USED',
     title: 'Idempotency token already used',
@@ -50,7 +61,7 @@ export const tokenUsed = () =>
   });
 
 export const payloadMismatch = () =>
-  new ProblemException({
+  new IdempotencyRefusal({
     status: 422,
     code: 'PAYLOAD_MISMATCH',
     title: 'Token used for another request',
@@ -63,7 +74,7 @@ const STORE_RETRY_AFTER_SECONDS = 2;
 
 /** `extensions`: e.g. the health checks that found the store down. */
 export const storeUnavailable = (extensions?: Record<string, unknown>) =>
-  new ProblemException({
+  new IdempotencyRefusal({
     status: 503,
     code: 'STORE_UNAVAILABLE',
     title: 'Token store unavailable',
@@ -74,7 +85,7 @@ export const storeUnavailable = (extensions?: Record<string, unknown>) =>
   });
 
 export const validationFailed = (detail: string, errors?: string[]) =>
-  new ProblemException({
+  new IdempotencyRefusal({
     status: 400,
     code: 'VALIDATION_FAILED',
     title: 'Validation failed',
@@ -83,7 +94,7 @@ export const validationFailed = (detail: string, errors?: string[]) =>
   });
 
 export const malformedRequest = (detail: string) =>
-  new ProblemException({
+  new IdempotencyRefusal({
     status: 400,
     code: 'MALFORMED_REQUEST',
     title: 'Malformed request',
@@ -91,7 +102,7 @@ export const malformedRequest = (detail: string) =>
   });
 
 export const payloadTooLarge = () =>
-  new ProblemException({
+  new IdempotencyRefusal({
     status: 413,
     code: 'PAYLOAD_TOO_LARGE',
     title: 'Payload too large',
@@ -99,7 +110,7 @@ export const payloadTooLarge = () =>
   });
 
 export const tokenRateLimited = (retryAfterSeconds: number, headers: Record<string, string>) =>
-  new ProblemException({
+  new IdempotencyRefusal({
     status: 429,
     code: 'TOKEN_RATE_LIMITED',
     title: 'Too many tokens requested',
@@ -109,7 +120,7 @@ export const tokenRateLimited = (retryAfterSeconds: number, headers: Record<stri
   });
 
 export const tokenQuotaExceeded = (retryAfterSeconds: number, headers: Record<string, string>) =>
-  new ProblemException({
+  new IdempotencyRefusal({
     status: 429,
     code: 'TOKEN_QUOTA_EXCEEDED',
     title: 'Too many unused tokens',

@@ -8,8 +8,6 @@ import {
   Logger,
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { PROBLEM_JSON, REPLAYED_HEADER } from '../idempotency.constants.js';
-import { OutcomeRecorder, type StoredResponse } from '../outcome.recorder.js';
 import { StoreUnavailableError } from '../stores/store-unavailable.error.js';
 import {
   malformedRequest,
@@ -18,7 +16,7 @@ import {
   validationFailed,
 } from './idempotency.problems.js';
 import { ProblemException } from './problem.exception.js';
-import { ReplayException } from './replay.exception.js';
+import { problemAnswer, sendAnswer } from './send-answer.js';
 
 /** What body parsers throw: Fastify errors carry `statusCode` and `code`, Express' body-parser `status` and `type`. */
 interface ParserError {
@@ -30,42 +28,26 @@ interface ParserError {
 }
 
 /**
- * Renders every error as RFC 9457 problem details, and records it as the outcome of a request
- * that consumed a token, so a copy gets the very same answer. `@Idempotent()` installs it on
- * its handlers; install it globally too (`app.useGlobalFilters(app.get(ProblemDetailsFilter))`)
- * so that body-parser errors, which happen before any route, are problem details as well.
+ * Renders every error as RFC 9457 problem details with a stable `code`, for apps that want that
+ * for all their errors (the token service does): install it globally with
+ * `app.useGlobalFilters(app.get(ProblemDetailsFilter))`, which also covers body-parser errors
+ * and unknown routes. Optional: without it, the app's own filters render its errors, and on an
+ * `@Idempotent()` route whatever they send is what copies get again.
  */
 @Catch()
 @Injectable()
 export class ProblemDetailsFilter implements ExceptionFilter {
   private readonly logger = new Logger('ProblemDetails');
 
-  constructor(
-    private readonly adapterHost: HttpAdapterHost,
-    private readonly recorder: OutcomeRecorder,
-  ) {}
+  constructor(private readonly adapterHost: HttpAdapterHost) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
-    const http = host.switchToHttp();
-    const request = http.getRequest<object>();
-    const response = http.getResponse<object>();
+    const response = host.switchToHttp().getResponse<object>();
     if (this.adapterHost.httpAdapter.isHeadersSent(response)) {
       this.logger.error(`Error after the answer was sent: ${describe(exception)}`);
       return;
     }
-    if (exception instanceof ReplayException) {
-      this.send(response, exception.response, { [REPLAYED_HEADER]: 'true' });
-      return;
-    }
-    const problem = this.toProblem(exception);
-    const headers = { ...problem.headers, 'content-type': PROBLEM_JSON };
-    const answer: StoredResponse = {
-      status: problem.problem.status,
-      headers,
-      body: JSON.stringify(problem.problem),
-    };
-    this.recorder.record(request, answer);
-    this.send(response, answer);
+    sendAnswer(this.adapterHost.httpAdapter, response, problemAnswer(this.toProblem(exception)));
   }
 
   /** The one mapping from anything thrown to a problem; extend it by throwing {@link ProblemException}. */
@@ -95,18 +77,6 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       HttpStatus.INTERNAL_SERVER_ERROR,
       'The server failed to answer this request.',
     );
-  }
-
-  private send(
-    response: object,
-    answer: StoredResponse,
-    extraHeaders: Record<string, string> = {},
-  ): void {
-    const adapter = this.adapterHost.httpAdapter;
-    for (const [name, value] of Object.entries({ ...answer.headers, ...extraHeaders })) {
-      adapter.setHeader(response, name, value);
-    }
-    adapter.reply(response, answer.body ?? '', answer.status);
   }
 }
 

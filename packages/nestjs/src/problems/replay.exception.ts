@@ -1,8 +1,8 @@
-import type { StoredResponse } from '../outcome.recorder.js';
+import type { StoredResponse } from '../outcomes/stored-response.js';
 
 /**
  * Thrown by the guard to answer a copy with the first request's stored answer; the
- * `ProblemDetailsFilter` that `@Idempotent()` installs sends it as it was.
+ * `IdempotencyRefusalFilter` that `@Idempotent()` installs sends it as it was.
  */
 export class ReplayException extends Error {
   constructor(readonly response: StoredResponse) {

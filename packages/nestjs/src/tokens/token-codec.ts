@@ -63,11 +63,20 @@ export class TokenCodec {
     return timingSafeEqual(expected, given) ? ref : undefined;
   }
 
+  /**
+   * The first character says the kind of caller, `a` anonymous or `s` authenticated, so that a
+   * token used by the other kind is told apart without a store call; the rest is a keyed
+   * digest of who the caller is.
+   */
   tagOf(caller: Caller): string {
-    return this.digest(
-      'tag',
-      caller.subject === undefined ? `a:${caller.address}` : `s:${caller.subject}`,
-    );
+    return caller.subject === undefined
+      ? `a${this.digest('tag', `a:${caller.address}`).slice(1)}`
+      : `s${this.digest('tag', `s:${caller.subject}`).slice(1)}`;
+  }
+
+  /** Whether a (verified) token was issued to the same kind of caller, anonymous or authenticated. */
+  sameKindOfCaller(ref: TokenRef, caller: Caller): boolean {
+    return ref.tag[0] === (caller.subject === undefined ? 'a' : 's');
   }
 
   /**

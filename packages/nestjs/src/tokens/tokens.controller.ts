@@ -3,10 +3,12 @@ import { HttpAdapterHost } from '@nestjs/core';
 import { callerOf } from '../caller.js';
 import { IDEMPOTENCY_SETTINGS } from '../idempotency.constants.js';
 import type { IdempotencySettings } from '../idempotency.settings.js';
-import { ProblemDetailsFilter } from '../problems/problem-details.filter.js';
+import type { IdempotencyRequest } from '../interfaces/caller.interface.js';
+import { IdempotencyRefusalFilter } from '../problems/idempotency-refusal.filter.js';
 import { parseIssueQuery } from './issue-token.query.js';
 import { OpenApi } from '../openapi/openapi-decorator.js';
-import { ANSWER_HEADERS, ApiProblemResponse } from '../openapi/problem-response.decorator.js';
+import { ANSWER_HEADERS } from '../openapi/answer-docs.js';
+import { ApiProblemResponse } from '../openapi/problem-response.decorator.js';
 import { IssuedToken } from './issued-token.js';
 import { TokensService } from './tokens.service.js';
 
@@ -14,7 +16,7 @@ const RATE_LIMIT_HEADERS = ['RateLimit-Policy', 'RateLimit'] as const;
 
 @OpenApi(({ ApiTags }) => ApiTags('tokens'))
 @Controller('tokens')
-@UseFilters(ProblemDetailsFilter)
+@UseFilters(IdempotencyRefusalFilter)
 export class TokensController {
   constructor(
     private readonly tokens: TokensService,
@@ -68,7 +70,7 @@ export class TokensController {
   @Header('Cache-Control', 'no-store')
   async issue(
     @Query() query: Record<string, unknown>,
-    @Req() request: object,
+    @Req() request: IdempotencyRequest,
     @Res({ passthrough: true }) response: object,
   ): Promise<IssuedToken> {
     const { scope, ttlSeconds } = parseIssueQuery(query, this.settings.maxTokenTtlSeconds);
