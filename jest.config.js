@@ -5,6 +5,7 @@ export default {
   testMatch: [
     '<rootDir>/src/**/*.spec.ts',
     '<rootDir>/packages/*/src/**/*.spec.ts',
+    '<rootDir>/packages/*/test/**/*.spec.ts',
     '<rootDir>/test/**/*.spec.ts',
   ],
   extensionsToTreatAsEsm: ['.ts'],

@@ -27,8 +27,14 @@ async function run(command: string, args: string[], cwd: string): Promise<string
   }
 }
 
-/** Starts `node dist/main.js` of a built app; resolves once it printed `ready`. */
-function startApp(dir: string, env: Record<string, string>): Promise<ChildProcess> {
+/** A running consumer app: its process and everything it printed. */
+interface RunningConsumer {
+  child: ChildProcess;
+  output: () => string;
+}
+
+/** Starts `node dist/main.js` of a built app; resolves once it printed `ready`, rejects if it exits first. */
+function startApp(dir: string, env: Record<string, string>): Promise<RunningConsumer> {
   const child = spawn(process.execPath, ['dist/main.js'], {
     cwd: dir,
     env: { ...process.env, ...env },
@@ -37,15 +43,16 @@ function startApp(dir: string, env: Record<string, string>): Promise<ChildProces
   return new Promise((resolve, reject) => {
     const onData = (chunk: Buffer) => {
       output += chunk;
-      if (output.includes('ready')) resolve(child);
+      if (output.includes('ready')) resolve({ child, output: () => output });
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`${dir} exited with ${code}:\n${output}`)));
+    child.once('exit', (code) => reject(new Error(`exited with ${code}:\n${output}`)));
   });
 }
 
-async function stop(child: ChildProcess | undefined): Promise<void> {
+async function stop(running: RunningConsumer | undefined): Promise<void> {
+  const child = running?.child;
   if (!child || child.exitCode !== null) return;
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGTERM');
@@ -62,7 +69,10 @@ async function stop(child: ChildProcess | undefined): Promise<void> {
 describe('the packed packages in consumer apps', () => {
   const work = mkdtempSync(join(tmpdir(), 'idempotency-consumers-'));
   const tarballs: Record<'nestjs' | 'client', string> = { nestjs: '', client: '' };
-  const apps = new Map<string, { dir: string; url: string; child?: ChildProcess }>();
+  const apps = new Map<
+    string,
+    { dir: string; url: string; running?: RunningConsumer; env?: Record<string, string> }
+  >();
   let redis: RedisServerHandle;
 
   beforeAll(async () => {
@@ -110,16 +120,12 @@ describe('the packed packages in consumer apps', () => {
     redis = await startRedis();
     for (const [i, name] of NEST_APPS.entries()) {
       const port = await getFreePort();
-      const app = {
+      const env = { PORT: String(port), REDIS_URL: redis.url, TOKEN_SECRET: SECRET };
+      apps.set(name, {
         dir: dirs[i],
         url: `http://127.0.0.1:${port}`,
-        child: undefined as ChildProcess | undefined,
-      };
-      apps.set(name, app);
-      app.child = await startApp(app.dir, {
-        PORT: String(port),
-        REDIS_URL: redis.url,
-        TOKEN_SECRET: SECRET,
+        env,
+        running: await startApp(dirs[i], env),
       });
     }
     apps.set('client-esm', { dir: dirs[2], url: '' });
@@ -127,7 +133,7 @@ describe('the packed packages in consumer apps', () => {
   }, 300_000);
 
   afterAll(async () => {
-    await Promise.all([...apps.values()].map((app) => stop(app.child)));
+    await Promise.all([...apps.values()].map((app) => stop(app.running)));
     await redis?.stop();
     rmSync(work, { recursive: true, force: true });
   }, 30_000);
@@ -209,6 +215,45 @@ describe('the packed packages in consumer apps', () => {
       expect(bobsTry.status).toBe(400);
       expect(await bobsTry.json()).toMatchObject({ code: 'TOKEN_UNKNOWN' });
     });
+    it("leaves errors to the app's own filter, and replays exactly what it rendered", async () => {
+      const tokenValue = await token('alice');
+      const decline = () =>
+        fetch(`${url()}/orders/declined`, {
+          method: 'POST',
+          headers: { authorization: 'Bearer alice', 'idempotency-token': tokenValue },
+        });
+      const first = await decline();
+      const firstText = await first.text();
+      expect(first.status).toBe(402);
+      expect(JSON.parse(firstText)).toMatchObject({
+        error: { status: 402, message: expect.stringMatching(/^payment declined/) },
+      });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const copy = await decline();
+      expect(copy.status).toBe(402);
+      expect(copy.headers.get('idempotent-replayed')).toBe('true');
+      expect(await copy.text()).toBe(firstText);
+    });
+
+    it('leaves a GET of an @Idempotent() controller alone', async () => {
+      const response = await fetch(`${url()}/orders/7`, {
+        headers: { authorization: 'Bearer alice' },
+      });
+      expect(response.status).toBe(200);
+      expect(await response.json()).toEqual({ id: '7' });
+    });
+
+    it('refuses to start with @Idempotent() on a resolver, naming it', async () => {
+      const { dir, env } = apps.get(name)!;
+      const started = startApp(dir, {
+        ...env!,
+        PORT: String(await getFreePort()),
+        WITH_RESOLVER: '1',
+      });
+      await expect(started).rejects.toThrow(
+        /start refused: @Idempotent\(\) on OrdersResolver\.createOrder/,
+      );
+    });
   });
 
   it.each(['client-esm/place-order.mjs', 'client-cjs/place-order.cjs'])(
@@ -239,5 +284,14 @@ describe('the packed packages in consumer apps', () => {
       'operations.ts',
       'schema.d.ts',
     ]);
+  });
+
+  it.each(NEST_APPS)('%s closes within a second on SIGTERM and exits by itself', async (name) => {
+    const { running } = apps.get(name)!;
+    const exited = new Promise((resolve) => running!.child.once('exit', resolve));
+    running!.child.kill('SIGTERM');
+    await expect(exited).resolves.toBe(0);
+    const closedIn = Number(/closed in ([0-9]+) ms/.exec(running!.output())?.[1]);
+    expect(closedIn).toBeLessThan(1000);
   });
 });

@@ -8,7 +8,7 @@ import {
 import { DiscoveryModule, DiscoveryService, MetadataScanner } from '@nestjs/core';
 import type { Cluster, Redis } from 'ioredis';
 import { unservableHandlers } from './decorators/unservable-handlers.js';
-import { IdempotencyGuard } from './idempotency.guard.js';
+import { IdempotencyInterceptor } from './idempotency.interceptor.js';
 import { IdempotencyMetrics } from './idempotency.metrics.js';
 import {
   IDEMPOTENCY_SETTINGS,
@@ -88,7 +88,7 @@ function createStore(
     },
     TokensService,
     OutcomeRecorder,
-    IdempotencyGuard,
+    IdempotencyInterceptor,
     IdempotencyRefusalFilter,
     ProblemDetailsFilter,
   ],
@@ -100,7 +100,7 @@ function createStore(
     TokenCodec,
     TokensService,
     OutcomeRecorder,
-    IdempotencyGuard,
+    IdempotencyInterceptor,
     IdempotencyRefusalFilter,
     ProblemDetailsFilter,
   ],

@@ -30,6 +30,7 @@ describe('module options', () => {
       { secret, tokenTtlSeconds: 100, maxTokenTtlSeconds: 10 },
       /must not exceed maxTokenTtlSeconds/,
     ],
+    [{ secret, replayHeaders: ['Set-Cookie'] }, /set-cookie cannot be replayed/],
   ])('refuses %j at start', (options, message) => {
     expect(() => resolveSettings(options)).toThrow(message);
   });

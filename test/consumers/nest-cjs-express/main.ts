@@ -1,14 +1,18 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { ProblemDetailsFilter } from '@idempotency-tokens/nestjs';
-import { AppModule, redis } from './app.module.js';
+import { AppModule } from './app.module.js';
 
 async function bootstrap(): Promise<void> {
   const app = await NestFactory.create(AppModule, { logger: ['error', 'warn'] });
-  app.useGlobalFilters(app.get(ProblemDetailsFilter));
   await app.listen(Number(process.env.PORT), '127.0.0.1');
   console.log('ready');
-  process.once('SIGTERM', () => void app.close().then(() => redis.quit()));
+  process.once('SIGTERM', () => {
+    const started = Date.now();
+    void app.close().then(() => console.log(`closed in ${Date.now() - started} ms`));
+  });
 }
 
-void bootstrap();
+bootstrap().catch((error: Error) => {
+  console.error(`start refused: ${error.message}`);
+  process.exit(1);
+});

@@ -1,13 +1,19 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
-import { ProblemDetailsFilter } from '@idempotency-tokens/nestjs';
-import { AppModule, redis } from './app.module.js';
+import { AppModule } from './app.module.js';
 
-const app = await NestFactory.create(AppModule, new FastifyAdapter(), {
-  logger: ['error', 'warn'],
-});
-app.useGlobalFilters(app.get(ProblemDetailsFilter));
-await app.listen(Number(process.env.PORT), '127.0.0.1');
-console.log('ready');
-process.once('SIGTERM', () => void app.close().then(() => redis.quit()));
+try {
+  const app = await NestFactory.create(AppModule, new FastifyAdapter(), {
+    logger: ['error', 'warn'],
+  });
+  await app.listen(Number(process.env.PORT), '127.0.0.1');
+  console.log('ready');
+  process.once('SIGTERM', () => {
+    const started = Date.now();
+    void app.close().then(() => console.log(`closed in ${Date.now() - started} ms`));
+  });
+} catch (error) {
+  console.error(`start refused: ${(error as Error).message}`);
+  process.exit(1);
+}

@@ -1,5 +1,5 @@
-import { applyDecorators, SetMetadata, UseFilters, UseGuards } from '@nestjs/common';
-import { IdempotencyGuard } from '../idempotency.guard.js';
+import { applyDecorators, SetMetadata, UseFilters, UseInterceptors } from '@nestjs/common';
+import { IdempotencyInterceptor } from '../idempotency.interceptor.js';
 import { IDEMPOTENT_METADATA, SCOPE_PATTERN } from '../idempotency.constants.js';
 import type { IdempotentOptions } from '../interfaces/idempotent-options.interface.js';
 import { ApiIdempotent } from '../openapi/api-idempotent.decorator.js';
@@ -30,7 +30,7 @@ export function Idempotent(options: IdempotentOptions = {}): MethodDecorator & C
     options.replayHeaders && replayHeaderList(options.replayHeaders, '@Idempotent() replayHeaders');
   return applyDecorators(
     SetMetadata(IDEMPOTENT_METADATA, { scope: options.scope, replay, replayHeaders }),
-    UseGuards(options.guard ?? IdempotencyGuard),
+    UseInterceptors(options.interceptor ?? IdempotencyInterceptor),
     UseFilters(IdempotencyRefusalFilter),
     ApiIdempotent(options.scope, replay),
   );

@@ -1,5 +1,5 @@
 import type { Type } from '@nestjs/common';
-import type { IdempotencyGuard } from '../idempotency.guard.js';
+import type { IdempotencyInterceptor } from '../idempotency.interceptor.js';
 
 /** Options of `@Idempotent()`. */
 export interface IdempotentOptions {
@@ -18,6 +18,6 @@ export interface IdempotentOptions {
    * `replayHeaders` for this handler. `Set-Cookie` and hop-by-hop headers are refused.
    */
   replayHeaders?: string[];
-  /** A subclass of `IdempotencyGuard` with your own `getCaller()` or `getFingerprint()`. */
-  guard?: Type<IdempotencyGuard>;
+  /** A subclass of `IdempotencyInterceptor` with your own `getCaller()` or `getFingerprint()`. */
+  interceptor?: Type<IdempotencyInterceptor>;
 }

@@ -1,4 +1,11 @@
-import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
+import {
+  type CallHandler,
+  type ExecutionContext,
+  Inject,
+  Injectable,
+  type NestInterceptor,
+} from '@nestjs/common';
+import type { Observable } from 'rxjs';
 import { HttpAdapterHost } from '@nestjs/core';
 import { randomUUID } from 'node:crypto';
 import { callerOf } from './caller.js';
@@ -29,7 +36,7 @@ import {
 import { ReplayException } from './problems/replay.exception.js';
 import { TokenCodec } from './tokens/token-codec.js';
 
-/** The parts of Express' and Fastify's requests the guard reads; both have them. */
+/** The parts of Express' and Fastify's requests the interceptor reads; both have them. */
 export interface HttpRequest {
   method: string;
   url: string;
@@ -40,7 +47,7 @@ export interface HttpRequest {
 
 const CHECKED = Symbol('idempotency_module:checked');
 
-/** A handler's settings as the guard uses them, worked out once per handler. */
+/** A handler's settings as the interceptor uses them, worked out once per handler. */
 interface RouteSettings {
   scope?: string;
   replay: boolean;
@@ -53,13 +60,18 @@ interface RouteSettings {
  * first: one Lua script checks the token, deletes it and claims the outcome marker. Every
  * other answer (missing, invalid, unknown, copy) is thrown as a problem or a replay.
  *
+ * An interceptor rather than a guard, on purpose: interceptors run after every guard, global,
+ * controller or handler, in whatever order the decorators are written, so the app's
+ * authentication has always set the user the token is bound to. Pipes (validation) still run
+ * after it, as the contract says.
+ *
  * Like `@nestjs/throttler`'s guard, what teams customise is in `protected` methods: extend the
  * class, override `getCaller()` (who is asking) or `getFingerprint()` (what makes two requests
- * the same), and name it in `@Idempotent({ guard: YourGuard })` (wrap that in a decorator of
- * your own to use it everywhere).
+ * the same), and name it in `@Idempotent({ interceptor: YourInterceptor })` (wrap that in a
+ * decorator of your own to use it everywhere).
  */
 @Injectable()
-export class IdempotencyGuard implements CanActivate {
+export class IdempotencyInterceptor implements NestInterceptor {
   // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- keyed by handler
   private readonly routes = new WeakMap<Function, RouteSettings | null>();
 
@@ -72,11 +84,17 @@ export class IdempotencyGuard implements CanActivate {
     @Inject(IDEMPOTENCY_SETTINGS) protected readonly settings: IdempotencySettings,
   ) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
+    await this.admit(context);
+    return next.handle();
+  }
+
+  /** Resolves when the request may run its handler; throws every other answer. */
+  private async admit(context: ExecutionContext): Promise<void> {
     const options = this.routeSettings(context);
     const request = context.switchToHttp().getRequest<HttpRequest & { [CHECKED]?: true }>();
-    // Two guards on one handler (the module's and a subclass, or a class and a handler setting): consume once.
-    if (!options || request[CHECKED]) return true;
+    // Installed twice on one handler (a class and a handler setting, or a subclass): consume once.
+    if (!options || request[CHECKED]) return;
     request[CHECKED] = true;
 
     const ref = this.verifiedToken(request);
@@ -111,7 +129,7 @@ export class IdempotencyGuard implements CanActivate {
           replay: options.replay,
           replayHeaders: options.replayHeaders,
         });
-        return true;
+        return;
       case 'mismatch':
         this.metrics.tokenPresented(request, 'mismatch');
         throw payloadMismatch();
