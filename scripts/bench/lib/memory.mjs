@@ -7,10 +7,10 @@
  * so the cost per token depends on how many tokens one caller has: both cases are measured.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { RedisTokenStore } from '../../../dist/idempotency/index.js';
-import { limiterPolicies } from '../../../dist/idempotency/limiter/limiter-policy.js';
-import { encodeOutcome } from '../../../dist/idempotency/outcome.recorder.js';
-import { TokenCodec } from '../../../dist/idempotency/tokens/token-codec.js';
+import { RedisTokenStore } from '../../../packages/nestjs/dist/index.js';
+import { limiterPolicies } from '../../../packages/nestjs/dist/limiter/limiter-policy.js';
+import { encodeOutcome } from '../../../packages/nestjs/dist/outcomes/stored-response.js';
+import { TokenCodec } from '../../../packages/nestjs/dist/tokens/token-codec.js';
 import { createRedisClient, waitForReady } from '../../../dist/redis/redis-client.factory.js';
 import { BENCH_SECRET, NEVER_LIMITED, SCOPE } from './settings.mjs';
 import { deleteKeys, scanKeys, usedMemory } from './redis.mjs';
