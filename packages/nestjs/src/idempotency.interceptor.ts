@@ -19,7 +19,7 @@ import {
 } from './idempotency.constants.js';
 import { IdempotencyMetrics } from './idempotency.metrics.js';
 import type { IdempotencySettings } from './idempotency.settings.js';
-import type { Caller } from './interfaces/caller.interface.js';
+import type { Caller, IdempotencyRequest } from './interfaces/caller.interface.js';
 import type { TokenRef, TokenStore } from './interfaces/token-store.interface.js';
 import { OutcomeRecorder } from './outcomes/outcome.recorder.js';
 import { decodeOutcome } from './outcomes/stored-response.js';
@@ -35,15 +35,6 @@ import {
 } from './problems/idempotency.problems.js';
 import { ReplayException } from './problems/replay.exception.js';
 import { TokenCodec } from './tokens/token-codec.js';
-
-/** The parts of Express' and Fastify's requests the interceptor reads; both have them. */
-export interface HttpRequest {
-  method: string;
-  url: string;
-  originalUrl?: string;
-  headers: Record<string, string | string[] | undefined>;
-  body?: unknown;
-}
 
 const CHECKED = Symbol('idempotency_module:checked');
 
@@ -92,7 +83,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
   /** Resolves when the request may run its handler; throws every other answer. */
   private async admit(context: ExecutionContext): Promise<void> {
     const options = this.routeSettings(context);
-    const request = context.switchToHttp().getRequest<HttpRequest & { [CHECKED]?: true }>();
+    const request = context.switchToHttp().getRequest<IdempotencyRequest & { [CHECKED]?: true }>();
     // Installed twice on one handler (a class and a handler setting, or a subclass): consume once.
     if (!options || request[CHECKED]) return;
     request[CHECKED] = true;
@@ -151,7 +142,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
     }
   }
 
-  private verifiedToken(request: HttpRequest): TokenRef {
+  private verifiedToken(request: IdempotencyRequest): TokenRef {
     const header = request.headers[TOKEN_HEADER];
     if (header === undefined || header === '') throw tokenMissing();
     const ref = typeof header === 'string' ? this.codec.verify(header) : undefined;
@@ -163,7 +154,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
   }
 
   /** Who is asking: the subject (the module's `resolveSubject`) and the client address. */
-  protected getCaller(request: HttpRequest): Caller {
+  protected getCaller(request: IdempotencyRequest): Caller {
     return callerOf(request, this.settings.resolveSubject);
   }
 
@@ -171,11 +162,11 @@ export class IdempotencyInterceptor implements NestInterceptor {
    * What makes two requests the same request: by default the method, the URL as sent and the
    * body as canonical JSON. Throw to refuse a body that cannot be fingerprinted.
    */
-  protected getFingerprint(request: HttpRequest): string {
+  protected getFingerprint(request: IdempotencyRequest): string {
     return fingerprintOf(request.method, request.originalUrl ?? request.url, request.body);
   }
 
-  private fingerprintOrRefuse(request: HttpRequest): string {
+  private fingerprintOrRefuse(request: IdempotencyRequest): string {
     try {
       return this.getFingerprint(request);
     } catch (error) {

@@ -1,6 +1,6 @@
 /** `@idempotency-tokens/nestjs`: everything an app needs, nothing it should not touch. */
 export { Idempotent, InjectTokenStore, SkipIdempotency } from './decorators/index.js';
-export { IdempotencyInterceptor, type HttpRequest } from './idempotency.interceptor.js';
+export { IdempotencyInterceptor } from './idempotency.interceptor.js';
 export {
   IdempotencyMetrics,
   idempotencyOutcomeOf,

@@ -13,6 +13,8 @@ export interface Caller {
 export interface IdempotencyRequest {
   method: string;
   url: string;
+  /** Express' URL as sent, before any mounting rewrote `url`. */
+  originalUrl?: string;
   headers: Record<string, string | string[] | undefined>;
   body?: unknown;
   ip?: string;
