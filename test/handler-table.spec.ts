@@ -68,12 +68,17 @@ describe.each(ADAPTERS)('the handler table on %s', (adapter) => {
       401,
       'UNAUTHENTICATED',
     );
-    expectProblem(
-      await request(url).get('/tokens').set('Authorization', 'Bearer wrong'),
-      401,
-      'UNAUTHENTICATED',
-    );
+    const wrongKey = await request(url).get('/tokens').set('Authorization', 'Bearer wrong');
+    expectProblem(wrongKey, 401, 'UNAUTHENTICATED');
+    expect(wrongKey.headers['www-authenticate']).toBe('Bearer');
     await expectUnspent(token);
+  });
+
+  it('takes the Bearer scheme name in any case (RFC 9110)', async () => {
+    for (const scheme of ['bearer', 'BEARER', 'BeArEr']) {
+      const response = await request(url).get('/tokens').set('Authorization', `${scheme} ${ALICE}`);
+      expect(response.status).toBe(200);
+    }
   });
 
   it('400 TOKEN_MISSING without the header or with an empty one', async () => {

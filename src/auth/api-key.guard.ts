@@ -10,7 +10,8 @@ interface AuthRequest {
   user?: { id: string };
 }
 
-const BEARER = /^Bearer ([^\s]+)$/;
+/** RFC 9110: the scheme name is case-insensitive. */
+const BEARER = /^bearer +([^\s]+)$/i;
 
 /**
  * The demo's authentication: `Authorization: Bearer <key>` with keys from `API_KEYS`, putting
@@ -42,6 +43,7 @@ export class ApiKeyGuard implements CanActivate {
         code: 'UNAUTHENTICATED',
         title: 'Authentication required',
         detail: 'Send a valid API key as Authorization: Bearer <key>.',
+        headers: { 'WWW-Authenticate': 'Bearer' },
       });
     }
     request.user = { id: subject };

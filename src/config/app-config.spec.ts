@@ -85,10 +85,32 @@ describe('loadConfig', () => {
     [{ API_KEYS: 'alice' }, 'API_KEYS'],
     [{ TRUST_PROXY: 'yes please' }, 'TRUST_PROXY'],
     [{ NODE_ENV: 'production', REDIS_URL: 'redis://a:1' }, 'TOKEN_SECRET'],
+    [{ API_KEYS: 'alice:same,bob:same' }, 'API_KEYS'],
+    [{ TOKEN_RATE_WINDOW_SECONDS: '9007199254740991' }, 'TOKEN_RATE_WINDOW_SECONDS'],
+    [{ TOKEN_RATE_WINDOW_SECONDS: '86401' }, 'TOKEN_RATE_WINDOW_SECONDS'],
+    [{ TOKEN_TTL_SECONDS: '31536001', TOKEN_MAX_TTL_SECONDS: '31536001' }, 'TOKEN_MAX_TTL_SECONDS'],
+    [{ IDEMPOTENCY_RESULT_TTL_SECONDS: '9000000000000' }, 'IDEMPOTENCY_RESULT_TTL_SECONDS'],
+    [{ IDEMPOTENCY_IN_PROGRESS_TTL_SECONDS: '31536001' }, 'IDEMPOTENCY_IN_PROGRESS_TTL_SECONDS'],
+    [{ TOKEN_RATE_LIMIT: '1000000001' }, 'TOKEN_RATE_LIMIT'],
+    [{ TOKEN_MAX_OUTSTANDING: '1000000001' }, 'TOKEN_MAX_OUTSTANDING'],
     [{ NODE_ENV: 'production', TOKEN_SECRET: SECRET }, 'REDIS_URL'],
   ])('refuses %j, naming %s', (env, name) => {
     expect(() => loadConfig(env as NodeJS.ProcessEnv)).toThrow(ConfigError);
     expect(() => loadConfig(env as NodeJS.ProcessEnv)).toThrow(new RegExp(`- ${name} `));
+  });
+
+  it('accepts every upper bound itself', () => {
+    expect(
+      loadConfig({
+        TOKEN_TTL_SECONDS: '31536000',
+        TOKEN_MAX_TTL_SECONDS: '31536000',
+        TOKEN_RATE_WINDOW_SECONDS: '86400',
+        TOKEN_RATE_LIMIT: '1000000000',
+        TOKEN_MAX_OUTSTANDING: '1000000000',
+        IDEMPOTENCY_RESULT_TTL_SECONDS: '31536000',
+        IDEMPOTENCY_IN_PROGRESS_TTL_SECONDS: '31536000',
+      }),
+    ).toMatchObject({ tokenRateWindowSeconds: 86_400, tokenRateLimit: 1_000_000_000 });
   });
 
   it('accepts production with a secret and Redis', () => {

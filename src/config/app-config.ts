@@ -38,7 +38,12 @@ const optionalText = z
   .optional()
   .transform((value) => (value === '' ? undefined : value));
 
-const positiveWhole = (fallback: number) =>
+/** Upper bounds: past them a value passes as a number but breaks every request (timers, TTLs). */
+const A_YEAR_SECONDS = 31_536_000;
+const A_DAY_SECONDS = 86_400;
+const MAX_LIMIT = 1_000_000_000;
+
+const positiveWhole = (fallback: number, max: number, what = String(max)) =>
   optionalText
     .transform((value) => value ?? String(fallback))
     .pipe(
@@ -46,7 +51,7 @@ const positiveWhole = (fallback: number) =>
         .string()
         .regex(/^[0-9]+$/, 'must be a positive whole number')
         .transform(Number)
-        .refine((n) => n >= 1 && Number.isSafeInteger(n), 'must be a positive whole number'),
+        .refine((n) => n >= 1 && n <= max, `must be a whole number from 1 to ${what}`),
     );
 
 const hostPort = /^[A-Za-z0-9.-]+:[0-9]{1,5}$/;
@@ -54,7 +59,7 @@ const hostPort = /^[A-Za-z0-9.-]+:[0-9]{1,5}$/;
 const schema = z
   .object({
     NODE_ENV: z.string().optional(),
-    PORT: positiveWhole(3000).refine((n) => n <= 65_535, 'must be a TCP port, 1 to 65535'),
+    PORT: positiveWhole(3000, 65_535, '65535 (a TCP port)'),
     REDIS_URL: optionalText.refine(
       (url) => url === undefined || /^rediss?:\/\/[^\s]+$/.test(url),
       'must look like redis://host:port/db (or rediss:// for TLS)',
@@ -68,13 +73,13 @@ const schema = z
       (secret) => secret === undefined || secret.length >= 32,
       'must be at least 32 characters (e.g. `openssl rand -base64 48`)',
     ),
-    TOKEN_TTL_SECONDS: positiveWhole(900),
-    TOKEN_MAX_TTL_SECONDS: positiveWhole(86_400),
-    TOKEN_RATE_LIMIT: positiveWhole(60),
-    TOKEN_RATE_WINDOW_SECONDS: positiveWhole(60),
-    TOKEN_MAX_OUTSTANDING: positiveWhole(100),
-    IDEMPOTENCY_RESULT_TTL_SECONDS: positiveWhole(86_400),
-    IDEMPOTENCY_IN_PROGRESS_TTL_SECONDS: positiveWhole(60),
+    TOKEN_TTL_SECONDS: positiveWhole(900, A_YEAR_SECONDS, '31536000 (a year)'),
+    TOKEN_MAX_TTL_SECONDS: positiveWhole(86_400, A_YEAR_SECONDS, '31536000 (a year)'),
+    TOKEN_RATE_LIMIT: positiveWhole(60, MAX_LIMIT, '1000000000'),
+    TOKEN_RATE_WINDOW_SECONDS: positiveWhole(60, A_DAY_SECONDS, '86400 (a day)'),
+    TOKEN_MAX_OUTSTANDING: positiveWhole(100, MAX_LIMIT, '1000000000'),
+    IDEMPOTENCY_RESULT_TTL_SECONDS: positiveWhole(86_400, A_YEAR_SECONDS, '31536000 (a year)'),
+    IDEMPOTENCY_IN_PROGRESS_TTL_SECONDS: positiveWhole(60, A_YEAR_SECONDS, '31536000 (a year)'),
     API_KEYS: optionalText.refine(
       (keys) =>
         keys === undefined ||
@@ -100,6 +105,14 @@ const schema = z
       issue(
         'TOKEN_TTL_SECONDS',
         `must not exceed TOKEN_MAX_TTL_SECONDS (${env.TOKEN_MAX_TTL_SECONDS})`,
+      );
+    }
+    const keys = (env.API_KEYS?.split(',') ?? []).map((entry) => entry.trim().split(':')[1]);
+    const repeated = keys.filter((key, i) => keys.indexOf(key) !== i);
+    if (repeated.length > 0) {
+      issue(
+        'API_KEYS',
+        `lists a key for two subjects (${repeated.length} such key(s)): a key must name one caller`,
       );
     }
     if (env.REDIS_URL && env.REDIS_CLUSTER_NODES) {
