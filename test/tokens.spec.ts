@@ -65,6 +65,19 @@ describe.each(ADAPTERS)('GET /tokens on %s', (adapter) => {
     expect(differing / total).toBeLessThan(0.6);
   });
 
+  it('answers HEAD /tokens 405 with Allow: GET, issuing and charging nothing', async () => {
+    const remaining = async () =>
+      (await request(service.url).get('/tokens')).headers.ratelimit as string;
+    const before = await remaining();
+    const head = await request(service.url).head('/tokens');
+    expect(head.status).toBe(405);
+    expect(head.headers.allow).toBe('GET');
+    expect(head.headers['content-type']).toMatch(/^application\/problem\+json/);
+    // The next GET is charged one more than the previous one, nothing for the HEAD in between.
+    const r = (field: string) => Number(/r=([0-9]+)/.exec(field)?.[1]);
+    expect(r(before) - r(await remaining())).toBe(1);
+  });
+
   it('issues for a scope and a ttl', async () => {
     const response = await getTokens('?scope=orders.create&ttl=60');
     expect(response.status).toBe(200);

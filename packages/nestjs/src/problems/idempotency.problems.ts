@@ -128,3 +128,12 @@ export const tokenQuotaExceeded = (retryAfterSeconds: number, headers: Record<st
     headers,
     detail: `You hold as many unused tokens as allowed. Use one, or fetch after ${retryAfterSeconds} s (Retry-After) when the soonest expires.`,
   });
+
+export const methodNotAllowed = (allowed: string[]) =>
+  new IdempotencyRefusal({
+    status: 405,
+    code: 'METHOD_NOT_ALLOWED',
+    title: 'Method not allowed',
+    detail: `This endpoint answers ${allowed.join(', ')} only.`,
+    headers: { Allow: allowed.join(', ') },
+  });

@@ -1,10 +1,11 @@
-import { Controller, Get, Header, Inject, Query, Req, Res, UseFilters } from '@nestjs/common';
+import { Controller, Get, Head, Header, Inject, Query, Req, Res, UseFilters } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { callerOf } from '../caller.js';
 import { IDEMPOTENCY_SETTINGS } from '../idempotency.constants.js';
 import type { IdempotencySettings } from '../idempotency.settings.js';
 import type { IdempotencyRequest } from '../interfaces/caller.interface.js';
 import { IdempotencyRefusalFilter } from '../problems/idempotency-refusal.filter.js';
+import { methodNotAllowed } from '../problems/idempotency.problems.js';
 import { parseIssueQuery } from './issue-token.query.js';
 import { OpenApi } from '../openapi/openapi-decorator.js';
 import { ANSWER_HEADERS } from '../openapi/answer-docs.js';
@@ -23,6 +24,16 @@ export class TokensController {
     private readonly adapterHost: HttpAdapterHost,
     @Inject(IDEMPOTENCY_SETTINGS) private readonly settings: IdempotencySettings,
   ) {}
+
+  /**
+   * `HEAD /tokens` would issue a token (and charge the limiter) that nobody receives: refused.
+   * Declared before `GET` so that neither adapter routes HEAD to the GET handler.
+   */
+  @Head()
+  @OpenApi(({ ApiExcludeEndpoint }) => ApiExcludeEndpoint())
+  head(): never {
+    throw methodNotAllowed(['GET']);
+  }
 
   /** A cached answer would hand two forms the same token, hence `no-store`. */
   @Get()
