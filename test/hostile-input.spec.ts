@@ -75,6 +75,25 @@ describe.each(ADAPTERS)('hostile input on %s', (adapter) => {
     expect4xx(response.status, response.headers['content-type']);
   });
 
+  it('keeps a validation answer for thousands of unknown properties small, and replays it', async () => {
+    const body: Record<string, unknown> = { item: 'book', quantity: 1 };
+    for (let i = 0; i < 5000; i++) body[`unknown_${'x'.repeat(100)}_${i}`] = i;
+    const value = await token();
+    const send = () =>
+      request(service.url).post('/orders').set('Idempotency-Token', value).send(body);
+    const first = await send();
+    expect(first.status).toBe(400);
+    expect(first.body.code).toBe('VALIDATION_FAILED');
+    expect(first.body.errors).toHaveLength(20);
+    expect(first.body.detail).toMatch(/the first 20 of [0-9]{4} listed/);
+    expect(first.text.length).toBeLessThan(8_000);
+    await sleep(50);
+    const copy = await send();
+    expect(copy.status).toBe(400);
+    expect(copy.headers['idempotent-replayed']).toBe('true');
+    expect(copy.text).toBe(first.text);
+  });
+
   it('answers TOKEN_INVALID for a 10 000-character token header, and ignores other long headers', async () => {
     const long = await request(service.url)
       .post('/orders')

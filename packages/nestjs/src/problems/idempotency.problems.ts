@@ -84,13 +84,26 @@ export const storeUnavailable = (extensions?: Record<string, unknown>) =>
       'The token store cannot be reached; nothing was consumed and nothing ran. Retry after Retry-After seconds.',
   });
 
+/** A validation answer stays small enough to be kept and replayed, whatever the body was. */
+const MAX_LISTED_ERRORS = 20;
+const MAX_ERROR_LENGTH = 200;
+
 export const validationFailed = (detail: string, errors?: string[]) =>
   new IdempotencyRefusal({
     status: 400,
     code: 'VALIDATION_FAILED',
     title: 'Validation failed',
-    detail,
-    extensions: errors ? { errors } : undefined,
+    detail:
+      errors && errors.length > MAX_LISTED_ERRORS
+        ? `${detail.replace(/\.$/, '')} (the first ${MAX_LISTED_ERRORS} of ${errors.length} listed).`
+        : detail,
+    extensions: errors && {
+      errors: errors
+        .slice(0, MAX_LISTED_ERRORS)
+        .map((error) =>
+          error.length > MAX_ERROR_LENGTH ? `${error.slice(0, MAX_ERROR_LENGTH - 1)}…` : error,
+        ),
+    },
   });
 
 export const malformedRequest = (detail: string) =>
