@@ -177,3 +177,29 @@ describe('the token layer on any app', () => {
     expect(app.app.get(Gate).runs).toBe(1);
   }, 20_000);
 });
+
+describe('the generated client when GET /tokens refuses', () => {
+  let server: RedisServerHandle;
+  let service: RunningApp;
+
+  beforeAll(async () => {
+    server = await startRedis();
+    service = await startService({ REDIS_URL: server.url, TOKEN_RATE_LIMIT: '1' });
+  });
+  afterAll(async () => {
+    await service.close();
+    await server.stop();
+  });
+
+  it('reports the 429 as openapi-fetch reports any error answer, and places nothing', async () => {
+    const api = createClient({ baseUrl: service.url });
+    expect((await api.POST('/orders', { body: ORDER })).response.status).toBe(201);
+    const before = service.app.get(OrdersService).count;
+    const { data, error, response } = await api.POST('/orders', { body: ORDER });
+    expect(data).toBeUndefined();
+    expect(response.status).toBe(429);
+    expect(response.headers.get('retry-after')).toMatch(/^[0-9]+$/);
+    expect(error).toMatchObject({ code: 'TOKEN_RATE_LIMITED' });
+    expect(service.app.get(OrdersService).count).toBe(before);
+  });
+});

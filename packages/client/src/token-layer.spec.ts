@@ -56,6 +56,25 @@ describe('withIdempotency', () => {
     expect(sent).toEqual([`GET ${prefix}/tokens?scope=orders.create`, `POST ${prefix}/orders tok-1 {"n":1}`]);
   });
 
+  it("returns GET /tokens' refusal as the call's answer, and sends nothing", async () => {
+    const sent: string[] = [];
+    const fetch = async (request: Request) => {
+      sent.push(`${request.method} ${new URL(request.url).pathname}`);
+      return Response.json({ code: 'TOKEN_RATE_LIMITED' }, { status: 429, headers: { 'retry-after': '7' } });
+    };
+    const response = await withIdempotency({ operations, fetch })('http://api.test/orders', post);
+    expect(response.status).toBe(429);
+    expect(response.headers.get('retry-after')).toBe('7');
+    expect(await response.json()).toEqual({ code: 'TOKEN_RATE_LIMITED' });
+    expect(sent).toEqual(['GET /tokens']);
+  });
+
+  it('treats an empty Idempotency-Token header as none, and fetches a token', async () => {
+    const { fetch, sent } = server([]);
+    await withIdempotency({ operations, fetch })('http://api.test/orders', { ...post, headers: { 'idempotency-token': '' } });
+    expect(sent).toEqual(['GET /tokens?scope=orders.create', 'POST /orders tok-1 {"n":1}']);
+  });
+
   it('passes other requests through untouched', async () => {
     const { fetch, sent } = server([]);
     await withIdempotency({ operations, fetch })('http://api.test/health');

@@ -49,12 +49,13 @@ export function withIdempotency(options: IdempotencyLayerOptions): (input: Reque
   const operationOf = operationMatcher(options.operations);
   const base = baseUrl.replace(/\/+$/, '');
 
-  async function fetchToken(original: Request, scope: string | null): Promise<string> {
+  /** A token, or the answer of `GET /tokens` when it gave none (401, 429, 503…), to be returned as the call's answer. */
+  async function fetchToken(original: Request, scope: string | null): Promise<string | Response> {
     const url = new URL(`${base}/tokens`, original.url);
     if (scope) url.searchParams.set('scope', scope);
     const authorization = original.headers.get('authorization');
     const response = await send(new Request(url, { headers: authorization ? { authorization } : {}, credentials: original.credentials, signal: original.signal }));
-    if (!response.ok) throw new Error(`GET /tokens answered ${response.status}: ${await response.text()}`);
+    if (!response.ok) return response;
     return ((await response.json()) as { token: string }).token;
   }
 
@@ -76,7 +77,9 @@ export function withIdempotency(options: IdempotencyLayerOptions): (input: Reque
     const operation = operationOf(request.method, path);
     if (!operation) return send(request);
 
-    let token = request.headers.get(TOKEN_HEADER) ?? (await fetchToken(request, operation.scope));
+    // An empty header is no token, as the server sees it too.
+    let token = request.headers.get(TOKEN_HEADER) || (await fetchToken(request, operation.scope));
+    if (token instanceof Response) return token;
     let consumed = false;
     let freshTokenFetched = false;
     let inProgressRetries = 0;
@@ -99,6 +102,7 @@ export function withIdempotency(options: IdempotencyLayerOptions): (input: Reque
       } else if (code !== undefined && FRESH_TOKEN_CODES.has(code) && !freshTokenFetched && !consumed) {
         freshTokenFetched = true;
         token = await fetchToken(request, operation.scope);
+        if (token instanceof Response) return token;
       } else {
         return response;
       }
