@@ -12,6 +12,7 @@ import {
   startService,
   TEST_SECRET,
 } from './support/app-harness.js';
+import { startLossyProxy } from './support/lossy-proxy.js';
 import { connectRedis } from './support/redis-clients.js';
 import { type RedisServerHandle, startRedis } from './support/redis-harness.js';
 
@@ -87,6 +88,26 @@ describe('the generated client', () => {
     expect(data).toMatchObject(ORDER);
     expect(orders() - before).toBe(1);
     expect(newCalls()).toEqual(['GET /tokens', 'POST /orders', 'POST /orders']);
+  });
+
+  it('turns an answer lost on a real connection into a replay: same token resent, one order', async () => {
+    const proxy = await startLossyProxy(new URL(service.url), /^POST \/orders /m);
+    try {
+      const before = orders();
+      const api = createClient({
+        baseUrl: proxy.url,
+        headers: { Authorization: 'Bearer key-a' },
+        retryDelayMs: 10,
+      });
+      const { data, response } = await api.POST('/orders', { body: ORDER });
+      expect(proxy.dropped()).toBe(1);
+      expect(response.status).toBe(201);
+      expect(response.headers.get('idempotent-replayed')).toBe('true');
+      expect(data).toMatchObject(ORDER);
+      expect(orders() - before).toBe(1);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it.each([

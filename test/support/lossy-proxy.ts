@@ -1,0 +1,57 @@
+import { connect, createServer, type Server, type Socket } from 'node:net';
+
+export interface LossyProxy {
+  /** `http://127.0.0.1:PORT` */
+  url: string;
+  /** How many answers were dropped so far. */
+  dropped(): number;
+  close(): Promise<void>;
+}
+
+/**
+ * A TCP proxy on loopback in front of `target` that loses answers the way a flaky network
+ * does: the request reaches the server whole, and when the server's answer to a request whose
+ * head matches `drop` starts to come back, the client's connection is cut. `times` answers are
+ * lost, then everything passes.
+ */
+export async function startLossyProxy(target: URL, drop: RegExp, times = 1): Promise<LossyProxy> {
+  let dropped = 0;
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((client) => {
+    const upstream = connect(Number(target.port), target.hostname);
+    sockets.add(client).add(upstream);
+    let loseNextAnswer = false;
+    client.on('data', (chunk: Buffer) => {
+      if (dropped < times && drop.test(chunk.toString('latin1'))) loseNextAnswer = true;
+      upstream.write(chunk);
+    });
+    upstream.on('data', (chunk: Buffer) => {
+      if (loseNextAnswer) {
+        dropped++;
+        client.destroy();
+        upstream.destroy();
+        return;
+      }
+      client.write(chunk);
+    });
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on('close', end).on('error', end);
+    upstream.on('close', end).on('error', end);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    dropped: () => dropped,
+    close: () =>
+      new Promise((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
