@@ -12,19 +12,36 @@ const SECRET = 'consumer-secret-consumer-secret-0123456789';
 const NEST_APPS = ['nest-cjs-express', 'nest-esm-fastify'] as const;
 
 /** Runs a command without a shell; a failure carries its output, so a broken install reads clearly. */
-async function run(command: string, args: string[], cwd: string): Promise<string> {
+async function run(
+  command: string,
+  args: string[],
+  cwd: string,
+  timeoutMs = 120_000,
+): Promise<string> {
   try {
     const { stdout } = await promisify(execFile)(command, args, {
       cwd,
       maxBuffer: 64 * 1024 * 1024,
+      timeout: timeoutMs,
     });
     return stdout;
   } catch (error) {
-    const { stdout, stderr } = error as { stdout?: string; stderr?: string };
-    throw new Error(`${command} ${args.join(' ')} failed in ${cwd}:\n${stderr}\n${stdout}`, {
+    const { stdout, stderr, killed } = error as {
+      stdout?: string;
+      stderr?: string;
+      killed?: boolean;
+    };
+    const why = killed ? `timed out after ${timeoutMs / 1000} s` : 'failed';
+    throw new Error(`${command} ${args.join(' ')} ${why} in ${cwd}:\n${stderr}\n${stdout}`, {
       cause: error,
     });
   }
+}
+
+/** An install from the registry may stall on the network: one more try before the test fails. */
+async function npmInstall(dir: string, packages: string[]): Promise<void> {
+  const args = ['install', '--no-audit', '--no-fund', '--prefer-offline', ...packages];
+  await run('npm', args, dir).catch(() => run('npm', args, dir));
 }
 
 /** A running consumer app: its process and everything it printed. */
@@ -103,11 +120,7 @@ describe('the packed packages in consumer apps', () => {
         cpSync(join(dir, 'main.ts'), join(dir, 'src/main.ts'));
         rmSync(join(dir, 'main.ts'));
       }
-      await run(
-        'npm',
-        ['install', '--no-audit', '--no-fund', '--prefer-offline', ...packages],
-        dir,
-      );
+      await npmInstall(dir, packages);
       if (name.startsWith('nest-')) await run('npx', ['tsc', '-p', '.'], dir);
       return dir;
     };
