@@ -108,6 +108,22 @@ describe.each(ADAPTERS)('outcomes on %s', (adapter) => {
     expect(copy.headers[REPLAYED]).toBe('true');
   });
 
+  it('records the answer of a first request whose client left before it finished', async () => {
+    const token = await fetchToken(app.url);
+    const first = post('slow', token);
+    first.catch(() => undefined);
+    await sleep(100);
+    first.abort(); // the client gives up while the handler still runs
+    await sleep(50);
+    gate().open();
+    await sleep(150);
+    const copy = await post('slow', token);
+    expect(copy.status).toBe(201);
+    expect(copy.headers[REPLAYED]).toBe('true');
+    expect(copy.body).toEqual({ done: true, body: { n: 1 } });
+    expect(gate().runs).toBe(1);
+  });
+
   it('answers copies of an answer over maxStoredResponseBytes with TOKEN_USED', async () => {
     const token = await fetchToken(app.url);
     expect((await post('large', token)).status).toBe(201);
