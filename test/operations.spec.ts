@@ -132,9 +132,27 @@ describe('operations: health, metrics and request logs', () => {
       route: '/orders',
       url: '/orders?leaked=[token]',
     });
+    // Percent-encoded spellings of the token, and a URL of kilobytes on an unknown route.
+    const [tag, id, signature] = token.split('.');
+    lines.length = 0;
+    await request(service.url).get(`/orders?t=${tag}%2E${id}%2e${signature}`).set(auth);
+    await request(service.url)
+      .get(`/orders?t=%${token.charCodeAt(0).toString(16)}${token.slice(1)}`)
+      .set(auth);
+    await request(service.url)
+      .get(`/nowhere/${'x'.repeat(5000)}`)
+      .set(auth);
+    await sleep(100);
+    const more = lines.map((line) => JSON.parse(line));
+    expect(more.map((e) => e.url).slice(0, 2)).toEqual(['/orders?t=[token]', '/orders?t=[token]']);
+    const long = more.find((e) => e.status === 404);
+    expect(long.url.length).toBeLessThanOrEqual(513);
+    expect(long.msg).toMatch(/^GET \(no route\) 404 \d+ms$/);
+    lines.push(...entries.map((e) => JSON.stringify(e)));
+
     const text = lines.join('\n');
     expect(text).not.toContain(token);
-    expect(text).not.toContain(token.split('.')[1]);
+    expect(text).not.toContain(id);
     expect(text).toContain('leaked=[token]');
     expect(text).not.toContain('key-a');
   });

@@ -27,7 +27,7 @@ export function logRequests(server: Server, logger: Logger): void {
     const started = performance.now();
     res.once('close', () => {
       const responseTime = Math.round(performance.now() - started);
-      const url = scrubTokens(req.url ?? '');
+      const url = truncated(scrubTokens(req.url ?? ''));
       const route = req[ROUTE_PATH] ?? req.route?.path;
       const aborted = !res.writableFinished;
       logger[aborted || res.statusCode >= 500 ? 'warn' : 'info'](
@@ -40,8 +40,16 @@ export function logRequests(server: Server, logger: Logger): void {
           idempotency: idempotencyOutcomeOf(req),
           aborted: aborted || undefined,
         },
-        `${req.method} ${route ?? url} ${res.statusCode} ${responseTime}ms${aborted ? ' aborted' : ''}`,
+        // The URL is in its own field; the message names the route only, so a long URL is logged once.
+        `${req.method} ${route ?? '(no route)'} ${res.statusCode} ${responseTime}ms${aborted ? ' aborted' : ''}`,
       );
     });
   });
+}
+
+/** Long enough for any real path and query; a hostile URL of kilobytes is cut. */
+const MAX_LOGGED_URL = 512;
+
+function truncated(url: string): string {
+  return url.length > MAX_LOGGED_URL ? `${url.slice(0, MAX_LOGGED_URL)}…` : url;
 }
