@@ -1,4 +1,9 @@
-import { type DynamicModule, Module } from '@nestjs/common';
+import {
+  type DynamicModule,
+  type MiddlewareConsumer,
+  Module,
+  type NestModule,
+} from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import type { Cluster, Redis } from 'ioredis';
 import type { DestinationStream } from 'pino';
@@ -7,6 +12,7 @@ import type { AppConfig } from './config/app-config.js';
 import { APP_CONFIG, ConfigModule } from './config/config.module.js';
 import { DemoController } from './demo/demo.controller.js';
 import { HealthModule } from './health/health.module.js';
+import { JsonOnlyMiddleware } from './http/json-only.middleware.js';
 import { IdempotencyModule } from '@idempotency-tokens/nestjs';
 import { LoggingModule } from './logging/logging.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
@@ -15,7 +21,11 @@ import { REDIS_CLIENT, RedisModule } from './redis/redis.module.js';
 
 /** The token service: the idempotency module on the app's Redis, the demo orders and page, health, metrics, logs. */
 @Module({})
-export class AppModule {
+export class AppModule implements NestModule {
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(JsonOnlyMiddleware).forRoutes('*');
+  }
+
   /** `logDestination`: where request logs go instead of stdout (tests read them). */
   static forRoot(config: AppConfig, logDestination?: DestinationStream): DynamicModule {
     return {

@@ -66,14 +66,26 @@ describe.each(ADAPTERS)('hostile input on %s', (adapter) => {
     ['application/xml', '<order/>'],
     ['multipart/form-data; boundary=x', '--x--'],
     ['application/x-www-form-urlencoded', 'item=book&quantity=2'],
-  ])('answers 4xx problem details for Content-Type %s', async (contentType, body) => {
-    const response = await request(service.url)
-      .post('/orders')
-      .set('Idempotency-Token', await token())
-      .set('Content-Type', contentType)
-      .send(body);
-    expect4xx(response.status, response.headers['content-type']);
-  });
+  ])(
+    'answers 415 UNSUPPORTED_MEDIA_TYPE for Content-Type %s, token not spent',
+    async (contentType, body) => {
+      const value = await token();
+      const response = await request(service.url)
+        .post('/orders')
+        .set('Idempotency-Token', value)
+        .set('Content-Type', contentType)
+        .send(body);
+      expect4xx(response.status, response.headers['content-type']);
+      expect(response.status).toBe(415);
+      expect(response.body.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+      expect(response.headers['idempotency-token-consumed']).toBeUndefined();
+      const json = await request(service.url)
+        .post('/orders')
+        .set('Idempotency-Token', value)
+        .send({ item: 'book', quantity: 1 });
+      expect(json.status).toBe(201);
+    },
+  );
 
   it('keeps a validation answer for thousands of unknown properties small, and replays it', async () => {
     const body: Record<string, unknown> = { item: 'book', quantity: 1 };
