@@ -87,6 +87,24 @@ describe.each(ADAPTERS)('hostile input on %s', (adapter) => {
     },
   );
 
+  it('answers MALFORMED_REQUEST for a body nested 1 400 levels deep, token not spent', async () => {
+    const value = await token();
+    const deep = `{"item":"x","quantity":1,"x":${'['.repeat(1400)}${']'.repeat(1400)}}`;
+    const response = await request(service.url)
+      .post('/orders')
+      .set('Idempotency-Token', value)
+      .set('Content-Type', 'application/json')
+      .send(deep);
+    expect(response.status).toBe(400);
+    expect(response.body.code).toBe('MALFORMED_REQUEST');
+    expect(response.headers['idempotency-token-consumed']).toBeUndefined();
+    const json = await request(service.url)
+      .post('/orders')
+      .set('Idempotency-Token', value)
+      .send({ item: 'book', quantity: 1 });
+    expect(json.status).toBe(201);
+  });
+
   it('keeps a validation answer for thousands of unknown properties small, and replays it', async () => {
     const body: Record<string, unknown> = { item: 'book', quantity: 1 };
     for (let i = 0; i < 5000; i++) body[`unknown_${'x'.repeat(100)}_${i}`] = i;

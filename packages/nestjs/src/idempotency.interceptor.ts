@@ -8,6 +8,7 @@ import {
 import type { Observable } from 'rxjs';
 import { HttpAdapterHost } from '@nestjs/core';
 import { randomUUID } from 'node:crypto';
+import { MAX_BODY_DEPTH, nestedDeeperThan } from './body-depth.js';
 import { callerOf } from './caller.js';
 import { fingerprintOf } from './fingerprint.js';
 import { type IdempotentMetadata, idempotencyOf } from './decorators/idempotent-route.js';
@@ -87,6 +88,11 @@ export class IdempotencyInterceptor implements NestInterceptor {
     // Installed twice on one handler (a class and a handler setting, or a subclass): consume once.
     if (!options || request[CHECKED]) return;
     request[CHECKED] = true;
+    if (nestedDeeperThan(request.body, MAX_BODY_DEPTH)) {
+      throw malformedRequest(
+        `The request body is nested deeper than ${MAX_BODY_DEPTH} levels. Nothing was consumed.`,
+      );
+    }
 
     const ref = this.verifiedToken(request);
     const caller = this.getCaller(request);
