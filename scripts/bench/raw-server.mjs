@@ -213,7 +213,7 @@ function recordOutcome(ref, owner, answer) {
   pendingWrites.add(write);
 }
 
-/** POST /orders: the body parser, IdempotencyGuard, the handler and the recorder without Nest. */
+/** POST /orders: the body parser, IdempotencyInterceptor, the handler and the recorder without Nest. */
 async function createOrder(req, res) {
   const body = await parsedJsonBody(req);
   const header = req.headers[TOKEN_HEADER];

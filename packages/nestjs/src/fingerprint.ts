@@ -7,7 +7,7 @@ import canonicalize from 'canonicalize';
  * whitespace do not matter but every value does. Headers are not covered.
  *
  * Throws when the body cannot be canonicalised (a lone UTF-16 surrogate, which JSON.parse
- * accepts but JCS forbids): the guard answers that as a malformed request.
+ * accepts but JCS forbids): the interceptor answers that as a malformed request.
  */
 export function fingerprintOf(method: string, url: string, body: unknown): string {
   const canonicalBody = body === undefined ? '' : (canonicalize(body) ?? '');

@@ -15,7 +15,7 @@ const SAFE_METHODS = new Set([RequestMethod.GET, RequestMethod.HEAD, RequestMeth
 /**
  * The `@Idempotent()` settings that cover a handler: its own, else its class's unless it is a
  * `GET`, `HEAD` or `OPTIONS` route (safe methods need no token); `undefined` when none, or when
- * `@SkipIdempotency()` exempts it. The guard, the OpenAPI decoration and the start-up check all
+ * `@SkipIdempotency()` exempts it. The interceptor, the OpenAPI decoration and the start-up check all
  * decide with this one function.
  */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- any handler or class

@@ -70,7 +70,7 @@ function operationDecorators(
 /**
  * The OpenAPI half of `@Idempotent()`: the required header, every answer of the contract's
  * handler table, and `x-idempotency`, from which a generated client learns to fetch a token
- * first. On a controller it documents exactly the handlers the guard covers (not `GET`, not
+ * first. On a controller it documents exactly the handlers the interceptor covers (not `GET`, not
  * `@SkipIdempotency()`, not those with a setting of their own).
  */
 export function ApiIdempotent(scope: string | undefined, replay: boolean) {

@@ -5,7 +5,7 @@ import type { TokenRef, TokenStore } from '../interfaces/token-store.interface.j
 import { captureResponse } from './response-capture.js';
 import { encodeOutcome, type StoredResponse } from './stored-response.js';
 
-/** What the guard hands to the recorder for a first use. */
+/** What the interceptor hands to the recorder for a first use. */
 export interface Claim {
   ref: TokenRef;
   owner: string;

@@ -1,7 +1,7 @@
 import { IdempotencyRefusal } from './idempotency-refusal.js';
 
 /**
- * The answers of the token service and the guard. Each detail tells a client what to do next,
+ * The answers of the token service and the interceptor. Each detail tells a client what to do next,
  * since that is the whole point of the contract (the contract's "what a client does with each answer").
  */
 const FRESH_TOKEN = 'Nothing ran: fetch a fresh token from GET /tokens and send the request again.';

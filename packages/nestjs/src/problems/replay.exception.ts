@@ -1,7 +1,7 @@
 import type { StoredResponse } from '../outcomes/stored-response.js';
 
 /**
- * Thrown by the guard to answer a copy with the first request's stored answer; the
+ * Thrown by the interceptor to answer a copy with the first request's stored answer; the
  * `IdempotencyRefusalFilter` that `@Idempotent()` installs sends it as it was.
  */
 export class ReplayException extends Error {
