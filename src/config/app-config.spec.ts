@@ -20,6 +20,8 @@ describe('loadConfig', () => {
       inProgressTtlSeconds: 60,
       trustProxy: false,
       tokenSecretGenerated: true,
+      maxConnectionsPerAddress: 256,
+      redisAllowEviction: false,
     });
     expect(config.tokenSecret.length).toBeGreaterThanOrEqual(32);
     expect(config.apiKeys.size).toBe(0);
@@ -40,6 +42,8 @@ describe('loadConfig', () => {
       IDEMPOTENCY_IN_PROGRESS_TTL_SECONDS: '2',
       API_KEYS: 'alice:key-a,bob:key-b',
       TRUST_PROXY: '10.0.0.0/8,127.0.0.1',
+      MAX_CONNECTIONS_PER_ADDRESS: '0',
+      REDIS_ALLOW_EVICTION: 'true',
     });
     expect(config).toMatchObject({
       port: 8080,
@@ -57,6 +61,8 @@ describe('loadConfig', () => {
       resultTtlSeconds: 30,
       inProgressTtlSeconds: 2,
       trustProxy: ['10.0.0.0/8', '127.0.0.1'],
+      maxConnectionsPerAddress: 0,
+      redisAllowEviction: true,
     });
     expect([...config.apiKeys]).toEqual([
       ['key-a', 'alice'],
@@ -94,6 +100,9 @@ describe('loadConfig', () => {
     [{ TOKEN_RATE_LIMIT: '1000000001' }, 'TOKEN_RATE_LIMIT'],
     [{ TOKEN_MAX_OUTSTANDING: '1000000001' }, 'TOKEN_MAX_OUTSTANDING'],
     [{ NODE_ENV: 'production', TOKEN_SECRET: SECRET }, 'REDIS_URL'],
+    [{ MAX_CONNECTIONS_PER_ADDRESS: '-1' }, 'MAX_CONNECTIONS_PER_ADDRESS'],
+    [{ MAX_CONNECTIONS_PER_ADDRESS: '1000000001' }, 'MAX_CONNECTIONS_PER_ADDRESS'],
+    [{ REDIS_ALLOW_EVICTION: 'yes' }, 'REDIS_ALLOW_EVICTION'],
   ])('refuses %j, naming %s', (env, name) => {
     expect(() => loadConfig(env as NodeJS.ProcessEnv)).toThrow(ConfigError);
     expect(() => loadConfig(env as NodeJS.ProcessEnv)).toThrow(new RegExp(`- ${name} `));
@@ -109,6 +118,7 @@ describe('loadConfig', () => {
         TOKEN_MAX_OUTSTANDING: '1000000000',
         IDEMPOTENCY_RESULT_TTL_SECONDS: '31536000',
         IDEMPOTENCY_IN_PROGRESS_TTL_SECONDS: '31536000',
+        MAX_CONNECTIONS_PER_ADDRESS: '1000000000',
       }),
     ).toMatchObject({ tokenRateWindowSeconds: 86_400, tokenRateLimit: 1_000_000_000 });
   });

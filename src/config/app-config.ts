@@ -23,6 +23,10 @@ export interface AppConfig {
   trustProxy: boolean | number | string[];
   /** pino level: fatal, error, warn, info, debug, trace or silent. */
   logLevel: LogLevel;
+  /** Open connections one client address may hold; 0: no cap. */
+  maxConnectionsPerAddress: number;
+  /** Start on a Redis whose `maxmemory-policy` can evict keys (a warning instead of a refusal). */
+  redisAllowEviction: boolean;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -43,16 +47,23 @@ const A_YEAR_SECONDS = 31_536_000;
 const A_DAY_SECONDS = 86_400;
 const MAX_LIMIT = 1_000_000_000;
 
-const positiveWhole = (fallback: number, max: number, what = String(max)) =>
+const wholeNumber = (fallback: number, min: 0 | 1, max: number, what = String(max)) =>
   optionalText
     .transform((value) => value ?? String(fallback))
     .pipe(
       z
         .string()
-        .regex(/^[0-9]+$/, 'must be a positive whole number')
+        .regex(/^[0-9]+$/, `must be a ${min === 1 ? 'positive ' : ''}whole number`)
         .transform(Number)
-        .refine((n) => n >= 1 && n <= max, `must be a whole number from 1 to ${what}`),
+        .refine((n) => n >= min && n <= max, `must be a whole number from ${min} to ${what}`),
     );
+const positiveWhole = (fallback: number, max: number, what?: string) =>
+  wholeNumber(fallback, 1, max, what);
+
+const flag = optionalText.refine(
+  (value) => value === undefined || value === 'true' || value === 'false',
+  'must be true or false',
+);
 
 const hostPort = /^[A-Za-z0-9.-]+:[0-9]{1,5}$/;
 
@@ -92,6 +103,8 @@ const schema = z
         /^(true|false|[0-9]+|[0-9A-Fa-f.:/]+(,[0-9A-Fa-f.:/]+)*)$/.test(value.replaceAll(' ', '')),
       'must be true, false, a hop count, or comma-separated addresses/CIDRs',
     ),
+    MAX_CONNECTIONS_PER_ADDRESS: wholeNumber(256, 0, MAX_LIMIT, '1000000000 (0: no cap)'),
+    REDIS_ALLOW_EVICTION: flag,
     LOG_LEVEL: optionalText.refine(
       (level) => level === undefined || (LOG_LEVELS as readonly string[]).includes(level),
       `must be one of ${LOG_LEVELS.join(', ')}`,
@@ -174,6 +187,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     ),
     trustProxy: parseTrustProxy(e.TRUST_PROXY),
     logLevel: (e.LOG_LEVEL ?? 'info') as LogLevel,
+    maxConnectionsPerAddress: e.MAX_CONNECTIONS_PER_ADDRESS,
+    redisAllowEviction: e.REDIS_ALLOW_EVICTION === 'true',
   };
 }
 
