@@ -113,6 +113,20 @@ describe('the issuance limiter', () => {
     expect((await getToken(proxied, { 'X-Forwarded-For': '198.51.100.2' })).status).toBe(200);
   });
 
+  it.each(['fastify', 'express'] as const)(
+    'counts anonymous IPv6 callers per /64 and an IPv4-mapped address as its IPv4 address (%s)',
+    async (adapter) => {
+      const proxied = await service({ TOKEN_RATE_LIMIT: '1', TRUST_PROXY: 'true' }, adapter);
+      const from = async (address: string) =>
+        (await getToken(proxied, { 'X-Forwarded-For': address })).status;
+      expect(await from('2001:db8:0:1::1')).toBe(200);
+      expect(await from('2001:db8:0:1:ffff:ffff:ffff:ffff')).toBe(429);
+      expect(await from('2001:db8:0:2::1')).toBe(200);
+      expect(await from('::ffff:198.51.100.3')).toBe(200);
+      expect(await from('198.51.100.3')).toBe(429);
+    },
+  );
+
   it('without TRUST_PROXY, a client cannot pick its own limiter key with X-Forwarded-For', async () => {
     const url = await service({ TOKEN_RATE_LIMIT: '1' });
     expect((await getToken(url, { 'X-Forwarded-For': '198.51.100.1' })).status).toBe(200);

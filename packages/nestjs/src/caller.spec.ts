@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import type { Request } from 'express';
 import type { FastifyRequest } from 'fastify';
 import { callerOf, defaultSubjectResolver } from './caller.js';
+import { limiterAddress } from './client-address.js';
 import type { IdempotencyRequest, SubjectResolver } from './interfaces/caller.interface.js';
 
 // Type checks (npm run typecheck): a resolver written for either adapter's request fits the option.
@@ -37,5 +38,23 @@ describe('callers', () => {
         header: (name: string) => headers[name as 'x-user'],
       } as IdempotencyRequest),
     ).toBe('bob');
+  });
+
+  it.each([
+    ['192.0.2.7', '192.0.2.7'],
+    ['::ffff:192.0.2.7', '192.0.2.7'],
+    ['::FFFF:c000:0207', '192.0.2.7'],
+    ['2001:db8:0:1:aaaa:bbbb:cccc:dddd', '2001:db8:0:1::/64'],
+    ['2001:db8:0:1::2', '2001:db8:0:1::/64'],
+    ['2001:DB8::1', '2001:db8:0:0::/64'],
+    ['[2001:db8:0:1::9]', '2001:db8:0:1::/64'],
+    ['fe80::1%eth0', 'fe80:0:0:0::/64'],
+    ['::1', '0:0:0:0::/64'],
+    ['::', '0:0:0:0::/64'],
+    ['64:ff9b::192.0.2.7', '64:ff9b:0:0::/64'],
+    ['unknown', 'unknown'],
+  ])('counts %s as the limiter address %s (IPv6 per /64, IPv4-mapped as IPv4)', (ip, expected) => {
+    expect(limiterAddress(ip)).toBe(expected);
+    expect(callerOf(request({ ip }), defaultSubjectResolver).address).toBe(expected);
   });
 });

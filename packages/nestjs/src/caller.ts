@@ -1,3 +1,4 @@
+import { limiterAddress } from './client-address.js';
 import type { Caller, IdempotencyRequest, SubjectResolver } from './interfaces/caller.interface.js';
 
 type RequestLike = IdempotencyRequest & { socket?: { remoteAddress?: string } };
@@ -14,5 +15,8 @@ export const defaultSubjectResolver: SubjectResolver = (request) => {
  */
 export function callerOf(request: RequestLike, resolveSubject: SubjectResolver): Caller {
   const { ip, socket } = request;
-  return { subject: resolveSubject(request), address: ip ?? socket?.remoteAddress ?? 'unknown' };
+  return {
+    subject: resolveSubject(request),
+    address: limiterAddress(ip ?? socket?.remoteAddress ?? 'unknown'),
+  };
 }

@@ -2,7 +2,8 @@
  * Who is asking, as the module sees it.
  * - `subject`: the authenticated user a token is bound to; `undefined` for anonymous callers,
  *   whose tokens are unbound (any anonymous caller may use them).
- * - `address`: the client address, the limiter's key for anonymous callers.
+ * - `address`: the client address, the limiter's key for anonymous callers: an IPv4 address, or
+ *   an IPv6 /64 prefix (`2001:db8:0:1::/64`).
  */
 export interface Caller {
   subject: string | undefined;
