@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { request as httpRequest } from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import request from 'supertest';
 import {
   ADAPTERS,
@@ -178,6 +179,58 @@ describe.each(ADAPTERS)('hostile input on %s', (adapter) => {
     expect(response.headers['idempotency-token-consumed']).toBeUndefined();
     expect((await sendJson(value, '{"item":"a","quantity":1}')).status).toBe(201);
   });
+
+  /** `count` distinct short keys, so that 100 000 of them fit in the 1 MiB limit. */
+  const keys = (count: number) =>
+    Array.from({ length: count }, (_, i) => `"k${i.toString(36)}":0`).join(',');
+
+  /**
+   * Bounded CPU, proven by behaviour rather than by timing one request: these bodies once
+   * blocked the event loop for 5 to 12 s each (class-transformer dedupes an object's keys with
+   * indexOf). The bound on the loop's longest stall is generous for a shared 2-core machine.
+   */
+  it('answers 1 MiB bodies of 100 000 keys with at most 20 violations, while the event loop keeps turning and /health answers', async () => {
+    const shapes = [
+      {
+        body: `{"item":"book","quantity":1,${keys(100_000)}}`,
+        detail: 'The request body is not valid: see errors (the first 20 of 100000 listed).',
+        errors: Array.from(
+          { length: 20 },
+          (_, i) => `property k${i.toString(36)} should not exist`,
+        ),
+      },
+      {
+        body: `{"item":{${keys(100_000)}},"quantity":1}`,
+        detail: 'The request body is not valid: see errors.',
+        errors: [
+          'item must be longer than or equal to 1 and shorter than or equal to 100 characters',
+          'item must be a string',
+        ],
+      },
+      {
+        body: `[${Array.from({ length: 300_000 }, () => '{}').join(',')}]`,
+        detail: 'The request body is not valid: see errors (the first 20 of 300005 listed).',
+        errors: Array.from({ length: 20 }, (_, i) => `property ${i} should not exist`),
+      },
+    ];
+    const values = await Promise.all(shapes.map(() => token()));
+    const loop = monitorEventLoopDelay({ resolution: 10 });
+    loop.enable();
+    const health = request(service.url).get('/health');
+    const firsts = await Promise.all(shapes.map(({ body }, i) => sendJson(values[i], body)));
+    await sleep(50);
+    const copies = await Promise.all(shapes.map(({ body }, i) => sendJson(values[i], body)));
+    loop.disable();
+
+    expect(loop.max / 1e6).toBeLessThan(1_500);
+    expect((await health).status).toBe(200);
+    shapes.forEach(({ detail, errors }, i) => {
+      expect(firsts[i].status).toBe(400);
+      expect(firsts[i].body).toMatchObject({ code: 'VALIDATION_FAILED', detail, errors });
+      expect(copies[i].headers['idempotent-replayed']).toBe('true');
+      expect(copies[i].text).toBe(firsts[i].text);
+    });
+  }, 120_000);
 
   it('never lets a __proto__ key through: Fastify refuses the body, Express drops the key', async () => {
     const response = await sendJson(

@@ -1,15 +1,7 @@
-import {
-  Body,
-  Controller,
-  HttpCode,
-  Param,
-  Post,
-  Res,
-  UsePipes,
-  ValidationPipe,
-} from '@nestjs/common';
+import { Body, Controller, HttpCode, Param, Post, Res, UsePipes } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiProblemResponse, Idempotent } from '@idempotency-tokens/nestjs';
+import { DtoValidationPipe } from '../validation/dto-validation.pipe.js';
 import { CreateOrderDto } from './dto/create-order.dto.js';
 import { Order } from './order.js';
 import { OrdersService } from './orders.service.js';
@@ -26,7 +18,7 @@ interface HeaderSetter {
 @ApiTags('orders')
 @ApiProblemResponse(401, 'No valid API key (only when API_KEYS is set)', ['UNAUTHENTICATED'])
 @Controller('orders')
-@UsePipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true }))
+@UsePipes(DtoValidationPipe)
 export class OrdersController {
   constructor(private readonly orders: OrdersService) {}
 

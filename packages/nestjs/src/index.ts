@@ -38,7 +38,11 @@ export { ApiProblemResponse } from './openapi/problem-response.decorator.js';
 export { IdempotencyRefusal } from './problems/idempotency-refusal.js';
 export { IdempotencyRefusalFilter } from './problems/idempotency-refusal.filter.js';
 export { ProblemDetailsFilter } from './problems/problem-details.filter.js';
-export { storeUnavailable } from './problems/idempotency.problems.js';
+export {
+  MAX_LISTED_ERRORS,
+  storeUnavailable,
+  validationFailed,
+} from './problems/idempotency.problems.js';
 export {
   ProblemException,
   type ProblemDetails,

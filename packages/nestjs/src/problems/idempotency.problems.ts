@@ -85,26 +85,35 @@ export const storeUnavailable = (extensions?: Record<string, unknown>) =>
   });
 
 /** A validation answer stays small enough to be kept and replayed, whatever the body was. */
-const MAX_LISTED_ERRORS = 20;
+export const MAX_LISTED_ERRORS = 20;
 const MAX_ERROR_LENGTH = 200;
 
-export const validationFailed = (detail: string, errors?: string[]) =>
-  new IdempotencyRefusal({
+/**
+ * `errors`: the violations in order; only the first {@link MAX_LISTED_ERRORS} are listed.
+ * `total`: how many there were, when the caller stopped collecting them early (a body with
+ * 100 000 unknown keys need not cost 100 000 messages to say so).
+ */
+export const validationFailed = (
+  detail: string,
+  errors?: string[],
+  total = errors?.length ?? 0,
+) => {
+  const listed = errors?.slice(0, MAX_LISTED_ERRORS);
+  return new IdempotencyRefusal({
     status: 400,
     code: 'VALIDATION_FAILED',
     title: 'Validation failed',
     detail:
-      errors && errors.length > MAX_LISTED_ERRORS
-        ? `${detail.replace(/\.$/, '')} (the first ${MAX_LISTED_ERRORS} of ${errors.length} listed).`
+      listed && total > listed.length
+        ? `${detail.replace(/\.$/, '')} (the first ${listed.length} of ${total} listed).`
         : detail,
-    extensions: errors && {
-      errors: errors
-        .slice(0, MAX_LISTED_ERRORS)
-        .map((error) =>
-          error.length > MAX_ERROR_LENGTH ? `${error.slice(0, MAX_ERROR_LENGTH - 1)}…` : error,
-        ),
+    extensions: listed && {
+      errors: listed.map((error) =>
+        error.length > MAX_ERROR_LENGTH ? `${error.slice(0, MAX_ERROR_LENGTH - 1)}…` : error,
+      ),
     },
   });
+};
 
 export const malformedRequest = (detail: string) =>
   new IdempotencyRefusal({
