@@ -35,6 +35,7 @@ export type {
 } from './interfaces/index.js';
 export type { LimiterOptions } from './limiter/limiter-policy.js';
 export { ApiProblemResponse } from './openapi/problem-response.decorator.js';
+export { problemResponseObject } from './openapi/answer-docs.js';
 export { IdempotencyRefusal } from './problems/idempotency-refusal.js';
 export { IdempotencyRefusalFilter } from './problems/idempotency-refusal.filter.js';
 export { ProblemDetailsFilter } from './problems/problem-details.filter.js';

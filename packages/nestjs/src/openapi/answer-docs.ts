@@ -1,3 +1,5 @@
+import { PROBLEM_JSON } from '../idempotency.constants.js';
+
 /** RFC 9457 problem details whose `code` is one of `codes`. */
 export function problemSchema(codes: readonly string[]) {
   return {
@@ -42,6 +44,41 @@ export const ANSWER_HEADERS = {
     description: 'IETF RateLimit state, e.g. "tokens";r=59;t=12',
     schema: { type: 'string' },
   },
+  'WWW-Authenticate': {
+    description: 'The authentication scheme to use, e.g. Bearer',
+    schema: { type: 'string' },
+  },
+  Allow: {
+    description: 'The methods the resource answers, e.g. GET',
+    schema: { type: 'string' },
+  },
 };
 
 export type HeaderName = keyof typeof ANSWER_HEADERS;
+
+/** Headers that HTTP requires with a status (RFC 9110, 15.5.2 and 15.5.6), so never left out. */
+const REQUIRED_HEADERS: Partial<Record<string, HeaderName[]>> = {
+  401: ['WWW-Authenticate'],
+  405: ['Allow'],
+};
+
+/**
+ * One problem answer as an OpenAPI response object: the codes it can carry and its headers,
+ * with those that HTTP requires for `status` added. For answers documented document-wide
+ * rather than per handler (`ApiProblemResponse` is the per-handler way).
+ */
+export function problemResponseObject(
+  status: number | 'default',
+  description: string,
+  codes: readonly string[],
+  headers: readonly HeaderName[] = [],
+) {
+  const names = [...new Set([...(REQUIRED_HEADERS[status] ?? []), ...headers])];
+  return {
+    description,
+    content: { [PROBLEM_JSON]: { schema: problemSchema(codes) } },
+    ...(names.length > 0 && {
+      headers: Object.fromEntries(names.map((name) => [name, ANSWER_HEADERS[name]])),
+    }),
+  };
+}

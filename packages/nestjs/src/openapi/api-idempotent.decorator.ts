@@ -2,8 +2,9 @@ import { PATH_METADATA } from '@nestjs/common/constants.js';
 import { idempotencyOf } from '../decorators/idempotent-route.js';
 import { IDEMPOTENT_METADATA } from '../idempotency.constants.js';
 import { OpenApi, type SwaggerApi } from './openapi-decorator.js';
-import { ANSWER_HEADERS } from './answer-docs.js';
+import type { HeaderName } from './answer-docs.js';
 import { problemResponse } from './problem-response.js';
+import { successResponses } from './success-response.js';
 
 /** Swagger's decorators for one idempotent operation. */
 function operationDecorators(
@@ -11,7 +12,10 @@ function operationDecorators(
   scope: string | undefined,
   replay: boolean,
 ): MethodDecorator[] {
-  const consumed = ['Idempotency-Token-Consumed', 'Idempotent-Replayed'] as const;
+  // What the first use answers, and with replay on, what copies get again.
+  const outcome: HeaderName[] = replay
+    ? ['Idempotency-Token-Consumed', 'Idempotent-Replayed']
+    : ['Idempotency-Token-Consumed'];
   return [
     swagger.ApiHeader({
       name: 'Idempotency-Token',
@@ -20,22 +24,19 @@ function operationDecorators(
       schema: { type: 'string', pattern: '^[A-Za-z0-9._-]{22,255}$' },
     }),
     swagger.ApiExtension('x-idempotency', { token: 'required', scope: scope ?? null, replay }),
-    swagger.ApiResponse({
-      status: '2XX',
-      description: replay
+    successResponses(
+      swagger,
+      replay
         ? "The handler's answer; copies of a finished request get it again with Idempotent-Replayed: true"
         : "The handler's answer; copies of a finished request get 409 TOKEN_USED",
-      headers: {
-        'Idempotency-Token-Consumed': ANSWER_HEADERS['Idempotency-Token-Consumed'],
-        'Idempotent-Replayed': ANSWER_HEADERS['Idempotent-Replayed'],
-      },
-    }),
+      outcome,
+    ),
     problemResponse(
       swagger,
       400,
-      'TOKEN_MISSING, TOKEN_INVALID, TOKEN_UNKNOWN, MALFORMED_REQUEST: nothing ran, fetch a fresh token if needed and send again. VALIDATION_FAILED: the token was used (and the answer is replayed to copies).',
+      `TOKEN_MISSING, TOKEN_INVALID, TOKEN_UNKNOWN, MALFORMED_REQUEST: nothing ran, fetch a fresh token if needed and send again. VALIDATION_FAILED: the token was used${replay ? ' (and the answer is replayed to copies)' : ''}.`,
       ['TOKEN_MISSING', 'TOKEN_INVALID', 'TOKEN_UNKNOWN', 'MALFORMED_REQUEST', 'VALIDATION_FAILED'],
-      [...consumed],
+      outcome,
     ),
     problemResponse(
       swagger,
@@ -49,6 +50,12 @@ function operationDecorators(
       413,
       "The body is over the app's size limit; the token was not used.",
       ['PAYLOAD_TOO_LARGE'],
+    ),
+    problemResponse(
+      swagger,
+      415,
+      "The body's Content-Type is not one the app reads (JSON); the token was not used.",
+      ['UNSUPPORTED_MEDIA_TYPE'],
     ),
     problemResponse(
       swagger,
@@ -69,9 +76,10 @@ function operationDecorators(
 
 /**
  * The OpenAPI half of `@Idempotent()`: the required header, every answer of the contract's
- * handler table, and `x-idempotency`, from which a generated client learns to fetch a token
- * first. On a controller it documents exactly the handlers the interceptor covers (not `GET`, not
- * `@SkipIdempotency()`, not those with a setting of their own).
+ * handler table (the success answers under their exact statuses, with the token headers), and
+ * `x-idempotency`, from which a generated client learns to fetch a token first. On a controller
+ * it documents exactly the handlers the interceptor covers (not `GET`, not `@SkipIdempotency()`,
+ * not those with a setting of their own).
  */
 export function ApiIdempotent(scope: string | undefined, replay: boolean) {
   return OpenApi((swagger) => {

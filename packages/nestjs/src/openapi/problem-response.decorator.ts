@@ -10,7 +10,7 @@ export function ApiProblemResponse(
   status: number,
   description: string,
   codes: readonly string[],
-  headers: HeaderName[] = [],
+  headers: readonly HeaderName[] = [],
 ) {
   return OpenApi((swagger) => problemResponse(swagger, status, description, codes, headers));
 }

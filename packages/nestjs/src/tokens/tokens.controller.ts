@@ -63,6 +63,7 @@ export class TokensController {
   @OpenApi(({ ApiOkResponse }) =>
     ApiOkResponse({
       type: IssuedToken,
+      description: 'A fresh token for this caller and scope',
       headers: {
         'Cache-Control': { schema: { type: 'string', enum: ['no-store'] } },
         'RateLimit-Policy': ANSWER_HEADERS['RateLimit-Policy'],
