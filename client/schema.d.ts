@@ -61,7 +61,25 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** Readiness: whether the token store answers */
         get: operations["HealthController_check"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Prometheus metrics: tokens, consumes, limiter refusals, store latency */
+        get: operations["MetricsController_metrics"];
         put?: never;
         post?: never;
         delete?: never;
@@ -140,6 +158,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description A fresh token for this caller and scope */
             200: {
                 headers: {
                     "Cache-Control"?: "no-store";
@@ -168,6 +187,28 @@ export interface operations {
                         detail: string;
                         /** @enum {string} */
                         code: "VALIDATION_FAILED";
+                        /** @description VALIDATION_FAILED only: each failed constraint */
+                        errors?: string[];
+                    };
+                };
+            };
+            /** @description No valid API key (only when API_KEYS is set) */
+            401: {
+                headers: {
+                    /** @description The authentication scheme to use, e.g. Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @description Stable URI per code, e.g. urn:problem:token-used */
+                        type: string;
+                        title: string;
+                        status: number;
+                        /** @description What happened and what the client should do next */
+                        detail: string;
+                        /** @enum {string} */
+                        code: "UNAUTHENTICATED";
                         /** @description VALIDATION_FAILED only: each failed constraint */
                         errors?: string[];
                     };
@@ -221,6 +262,26 @@ export interface operations {
                     };
                 };
             };
+            /** @description Any other refusal, by the HTTP layer: 400 BAD_REQUEST (a malformed request line or header), 408 REQUEST_TIMEOUT (a request too slow to arrive), 413 PAYLOAD_TOO_LARGE (a body over 1 MiB), 415 UNSUPPORTED_MEDIA_TYPE (a body that is not JSON), 431 HEADERS_TOO_LARGE. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @description Stable URI per code, e.g. urn:problem:token-used */
+                        type: string;
+                        title: string;
+                        status: number;
+                        /** @description What happened and what the client should do next */
+                        detail: string;
+                        /** @enum {string} */
+                        code: "BAD_REQUEST" | "REQUEST_TIMEOUT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "HEADERS_TOO_LARGE";
+                        /** @description VALIDATION_FAILED only: each failed constraint */
+                        errors?: string[];
+                    };
+                };
+            };
         };
     };
     OrdersController_create: {
@@ -239,10 +300,15 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The handler's answer; copies of a finished request get it again with Idempotent-Replayed: true */
             201: {
                 headers: {
                     /** @description /orders/{id} */
                     Location?: string;
+                    /** @description true: this request used up its token (first use, whatever the status, and every copy); a retry needs a fresh token */
+                    "Idempotency-Token-Consumed"?: "true";
+                    /** @description true: this is the first request's stored answer, sent again to a copy; do not resend */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -276,6 +342,8 @@ export interface operations {
             /** @description No valid API key (only when API_KEYS is set) */
             401: {
                 headers: {
+                    /** @description The authentication scheme to use, e.g. Bearer */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -337,6 +405,26 @@ export interface operations {
                     };
                 };
             };
+            /** @description The body's Content-Type is not one the app reads (JSON); the token was not used. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @description Stable URI per code, e.g. urn:problem:token-used */
+                        type: string;
+                        title: string;
+                        status: number;
+                        /** @description What happened and what the client should do next */
+                        detail: string;
+                        /** @enum {string} */
+                        code: "UNSUPPORTED_MEDIA_TYPE";
+                        /** @description VALIDATION_FAILED only: each failed constraint */
+                        errors?: string[];
+                    };
+                };
+            };
             /** @description The token was used by a request with another method, path or body. */
             422: {
                 headers: {
@@ -381,16 +469,25 @@ export interface operations {
                     };
                 };
             };
-            /** @description The handler's answer; copies of a finished request get it again with Idempotent-Replayed: true */
-            "2XX": {
+            /** @description Any other refusal, by the HTTP layer: 400 BAD_REQUEST (a malformed request line or header), 408 REQUEST_TIMEOUT (a request too slow to arrive), 413 PAYLOAD_TOO_LARGE (a body over 1 MiB), 415 UNSUPPORTED_MEDIA_TYPE (a body that is not JSON), 431 HEADERS_TOO_LARGE. */
+            default: {
                 headers: {
-                    /** @description true: this request used up its token (first use, whatever the status, and every copy); a retry needs a fresh token */
-                    "Idempotency-Token-Consumed"?: "true";
-                    /** @description true: this is the first request's stored answer, sent again to a copy; do not resend */
-                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/problem+json": {
+                        /** @description Stable URI per code, e.g. urn:problem:token-used */
+                        type: string;
+                        title: string;
+                        status: number;
+                        /** @description What happened and what the client should do next */
+                        detail: string;
+                        /** @enum {string} */
+                        code: "BAD_REQUEST" | "REQUEST_TIMEOUT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "HEADERS_TOO_LARGE";
+                        /** @description VALIDATION_FAILED only: each failed constraint */
+                        errors?: string[];
+                    };
+                };
             };
         };
     };
@@ -408,21 +505,22 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The handler's answer; copies of a finished request get 409 TOKEN_USED */
             200: {
                 headers: {
+                    /** @description true: this request used up its token (first use, whatever the status, and every copy); a retry needs a fresh token */
+                    "Idempotency-Token-Consumed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Order"];
                 };
             };
-            /** @description TOKEN_MISSING, TOKEN_INVALID, TOKEN_UNKNOWN, MALFORMED_REQUEST: nothing ran, fetch a fresh token if needed and send again. VALIDATION_FAILED: the token was used (and the answer is replayed to copies). */
+            /** @description TOKEN_MISSING, TOKEN_INVALID, TOKEN_UNKNOWN, MALFORMED_REQUEST: nothing ran, fetch a fresh token if needed and send again. VALIDATION_FAILED: the token was used. */
             400: {
                 headers: {
                     /** @description true: this request used up its token (first use, whatever the status, and every copy); a retry needs a fresh token */
                     "Idempotency-Token-Consumed"?: "true";
-                    /** @description true: this is the first request's stored answer, sent again to a copy; do not resend */
-                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -443,6 +541,8 @@ export interface operations {
             /** @description No valid API key (only when API_KEYS is set) */
             401: {
                 headers: {
+                    /** @description The authentication scheme to use, e.g. Bearer */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -526,6 +626,26 @@ export interface operations {
                     };
                 };
             };
+            /** @description The body's Content-Type is not one the app reads (JSON); the token was not used. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @description Stable URI per code, e.g. urn:problem:token-used */
+                        type: string;
+                        title: string;
+                        status: number;
+                        /** @description What happened and what the client should do next */
+                        detail: string;
+                        /** @enum {string} */
+                        code: "UNSUPPORTED_MEDIA_TYPE";
+                        /** @description VALIDATION_FAILED only: each failed constraint */
+                        errors?: string[];
+                    };
+                };
+            };
             /** @description The token was used by a request with another method, path or body. */
             422: {
                 headers: {
@@ -570,16 +690,25 @@ export interface operations {
                     };
                 };
             };
-            /** @description The handler's answer; copies of a finished request get 409 TOKEN_USED */
-            "2XX": {
+            /** @description Any other refusal, by the HTTP layer: 400 BAD_REQUEST (a malformed request line or header), 408 REQUEST_TIMEOUT (a request too slow to arrive), 413 PAYLOAD_TOO_LARGE (a body over 1 MiB), 415 UNSUPPORTED_MEDIA_TYPE (a body that is not JSON), 431 HEADERS_TOO_LARGE. */
+            default: {
                 headers: {
-                    /** @description true: this request used up its token (first use, whatever the status, and every copy); a retry needs a fresh token */
-                    "Idempotency-Token-Consumed"?: "true";
-                    /** @description true: this is the first request's stored answer, sent again to a copy; do not resend */
-                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/problem+json": {
+                        /** @description Stable URI per code, e.g. urn:problem:token-used */
+                        type: string;
+                        title: string;
+                        status: number;
+                        /** @description What happened and what the client should do next */
+                        detail: string;
+                        /** @enum {string} */
+                        code: "BAD_REQUEST" | "REQUEST_TIMEOUT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "HEADERS_TOO_LARGE";
+                        /** @description VALIDATION_FAILED only: each failed constraint */
+                        errors?: string[];
+                    };
+                };
             };
         };
     };
@@ -621,6 +750,66 @@ export interface operations {
                         detail: string;
                         /** @enum {string} */
                         code: "STORE_UNAVAILABLE";
+                        /** @description VALIDATION_FAILED only: each failed constraint */
+                        errors?: string[];
+                    };
+                };
+            };
+            /** @description Any other refusal, by the HTTP layer: 400 BAD_REQUEST (a malformed request line or header), 408 REQUEST_TIMEOUT (a request too slow to arrive), 413 PAYLOAD_TOO_LARGE (a body over 1 MiB), 415 UNSUPPORTED_MEDIA_TYPE (a body that is not JSON), 431 HEADERS_TOO_LARGE. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @description Stable URI per code, e.g. urn:problem:token-used */
+                        type: string;
+                        title: string;
+                        status: number;
+                        /** @description What happened and what the client should do next */
+                        detail: string;
+                        /** @enum {string} */
+                        code: "BAD_REQUEST" | "REQUEST_TIMEOUT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "HEADERS_TOO_LARGE";
+                        /** @description VALIDATION_FAILED only: each failed constraint */
+                        errors?: string[];
+                    };
+                };
+            };
+        };
+    };
+    MetricsController_metrics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Prometheus text exposition format */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description Any other refusal, by the HTTP layer: 400 BAD_REQUEST (a malformed request line or header), 408 REQUEST_TIMEOUT (a request too slow to arrive), 413 PAYLOAD_TOO_LARGE (a body over 1 MiB), 415 UNSUPPORTED_MEDIA_TYPE (a body that is not JSON), 431 HEADERS_TOO_LARGE. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @description Stable URI per code, e.g. urn:problem:token-used */
+                        type: string;
+                        title: string;
+                        status: number;
+                        /** @description What happened and what the client should do next */
+                        detail: string;
+                        /** @enum {string} */
+                        code: "BAD_REQUEST" | "REQUEST_TIMEOUT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "HEADERS_TOO_LARGE";
                         /** @description VALIDATION_FAILED only: each failed constraint */
                         errors?: string[];
                     };

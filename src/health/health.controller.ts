@@ -1,5 +1,5 @@
 import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
-import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, type HealthCheckResult, HealthCheckService } from '@nestjs/terminus';
 import { Public } from '../auth/public.decorator.js';
 import { ApiProblemResponse, storeUnavailable } from '@idempotency-tokens/nestjs';
@@ -17,6 +17,7 @@ export class HealthController {
 
   @Get()
   @HealthCheck({ swaggerDocumentation: false })
+  @ApiOperation({ summary: 'Readiness: whether the token store answers' })
   @ApiOkResponse({
     description: 'Ready',
     schema: { type: 'object', properties: { status: { type: 'string', enum: ['ok'] } } },

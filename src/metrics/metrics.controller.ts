@@ -1,11 +1,11 @@
 import { Controller, Get, Header } from '@nestjs/common';
-import { ApiExcludeController } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { Public } from '../auth/public.decorator.js';
 import { IdempotencyMetrics } from '@idempotency-tokens/nestjs';
 
 /** Prometheus text: the idempotency module's metrics and this process's. */
-@ApiExcludeController()
+@ApiTags('metrics')
 @Public()
 @Controller('metrics')
 export class MetricsController {
@@ -20,6 +20,13 @@ export class MetricsController {
 
   @Get()
   @Header('Content-Type', Registry.PROMETHEUS_CONTENT_TYPE)
+  @ApiOperation({
+    summary: 'Prometheus metrics: tokens, consumes, limiter refusals, store latency',
+  })
+  @ApiOkResponse({
+    description: 'Prometheus text exposition format',
+    content: { 'text/plain': { schema: { type: 'string' } } },
+  })
   metrics(): Promise<string> {
     return this.registry.metrics();
   }
