@@ -2,7 +2,7 @@ import type { DynamicModule, INestApplication, LoggerService } from '@nestjs/com
 import request from 'supertest';
 import type { DestinationStream } from 'pino';
 import { AppModule } from '../../src/app.module.js';
-import { type AdapterKind, createApp } from '../../src/app.setup.js';
+import { type AdapterKind, createApp, type HttpLimits } from '../../src/app.setup.js';
 import { loadConfig } from '../../src/config/app-config.js';
 
 export const ADAPTERS: AdapterKind[] = ['fastify', 'express'];
@@ -23,6 +23,8 @@ export interface StartOptions {
   logger?: LoggerService;
   /** Receives the service's JSON log lines (set LOG_LEVEL too); default: none. */
   logDestination?: DestinationStream;
+  /** Short time-outs for tests of slow clients; default: the contract's. */
+  http?: Partial<HttpLimits>;
 }
 
 /** Starts any root module on a free loopback port, set up exactly as `main.ts` sets up the service. */
@@ -34,6 +36,7 @@ export async function startModule(
     adapter: options.adapter,
     trustProxy: options.trustProxy,
     logger: options.logger ?? false,
+    http: options.http,
   });
   await app.listen(0, '127.0.0.1');
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1').replace('localhost', '127.0.0.1');
@@ -59,6 +62,7 @@ export async function startService(
   return startModule(AppModule.forRoot(config, options.logDestination), {
     ...options,
     trustProxy: config.trustProxy,
+    http: { maxConnectionsPerAddress: config.maxConnectionsPerAddress, ...options.http },
   });
 }
 

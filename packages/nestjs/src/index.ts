@@ -14,6 +14,7 @@ export {
   type TokenEndpointOptions,
 } from './idempotency.module-definition.js';
 export {
+  PROBLEM_JSON,
   TOKEN_CONSUMED_HEADER,
   TOKEN_HEADER,
   REPLAYED_HEADER,
@@ -41,6 +42,10 @@ export { IdempotencyRefusalFilter } from './problems/idempotency-refusal.filter.
 export { ProblemDetailsFilter } from './problems/problem-details.filter.js';
 export {
   MAX_LISTED_ERRORS,
+  badRequest,
+  headersTooLarge,
+  methodNotAllowed,
+  requestTimeout,
   storeUnavailable,
   validationFailed,
 } from './problems/idempotency.problems.js';

@@ -159,3 +159,28 @@ export const methodNotAllowed = (allowed: string[]) =>
     detail: `This endpoint answers ${allowed.join(', ')} only.`,
     headers: { Allow: allowed.join(', ') },
   });
+
+/** The HTTP layer's own refusals, answered before any route runs: nothing was consumed. */
+export const headersTooLarge = () =>
+  new IdempotencyRefusal({
+    status: 431,
+    code: 'HEADERS_TOO_LARGE',
+    title: 'Request headers too large',
+    detail: 'The request headers are too many or too large. Nothing ran.',
+  });
+
+export const badRequest = (detail: string) =>
+  new IdempotencyRefusal({
+    status: 400,
+    code: 'BAD_REQUEST',
+    title: 'Bad request',
+    detail: `${detail} Nothing ran.`,
+  });
+
+export const requestTimeout = () =>
+  new IdempotencyRefusal({
+    status: 408,
+    code: 'REQUEST_TIMEOUT',
+    title: 'Request timeout',
+    detail: 'The request did not arrive in time. Nothing ran: send it again.',
+  });
