@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { Logger } from '@nestjs/common';
+import { type INestApplication, Logger } from '@nestjs/common';
 import { Logger as PinoLogger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
 import { createApp } from './app.setup.js';
@@ -21,6 +21,7 @@ async function bootstrap(): Promise<void> {
     adapter: 'fastify',
     trustProxy: config.trustProxy,
     bufferLogs: true,
+    http: { maxConnectionsPerAddress: config.maxConnectionsPerAddress },
   });
   app.useLogger(app.get(PinoLogger));
   const logger = new Logger('Main');
@@ -51,8 +52,19 @@ async function bootstrap(): Promise<void> {
     });
   }
 
-  await app.listen(config.port, '0.0.0.0');
+  await listenOnEveryAddress(app, config.port);
   logger.log(`Ready: listening on port ${config.port}`);
+}
+
+/** IPv6 and IPv4 on one dual-stack socket; IPv4 alone on a host without IPv6. */
+async function listenOnEveryAddress(app: INestApplication, port: number): Promise<void> {
+  try {
+    await app.listen(port, '::');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EAFNOSUPPORT' && code !== 'EADDRNOTAVAIL') throw error;
+    await app.listen(port, '0.0.0.0');
+  }
 }
 
 void bootstrap();

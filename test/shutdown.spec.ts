@@ -1,31 +1,74 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Redis } from 'ioredis';
 import { type ChildProcess, spawn } from 'node:child_process';
+import { Agent, request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import request from 'supertest';
 import { fetchToken, sleep, TEST_SECRET } from './support/app-harness.js';
 import { connectRedis } from './support/redis-clients.js';
 import { getFreePort, type RedisServerHandle, startRedis } from './support/redis-harness.js';
 
+interface Started {
+  child: ChildProcess;
+  port: number;
+  url: string;
+  exited: Promise<number | null>;
+  output: () => string;
+}
+
+/** A keep-alive POST, as a load balancer sends it; resolves with the status and Connection header. */
+function keepAlivePost(agent: Agent, port: number, token: string, body: string) {
+  return new Promise<{ status: number; connection?: string; body: string }>((resolve, reject) => {
+    const call = httpRequest(
+      {
+        agent,
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/orders',
+        headers: { 'content-type': 'application/json', 'idempotency-token': token },
+      },
+      (response) => {
+        let text = '';
+        response.on('data', (chunk) => (text += chunk));
+        response.on('end', () =>
+          resolve({
+            status: response.statusCode!,
+            connection: response.headers.connection,
+            body: text,
+          }),
+        );
+      },
+    );
+    call.on('error', reject);
+    call.end(body);
+  });
+}
+
 /** docs/CONTRACT.md: on SIGTERM stop accepting, finish in-flight requests, record outcomes, close Redis, exit 0. */
 describe('graceful shutdown of the built service', () => {
   let server: RedisServerHandle;
   let redis: Redis;
-  let child: ChildProcess;
-  let output = '';
+  let current: Started | undefined;
 
   beforeAll(async () => {
     server = await startRedis();
     redis = (await connectRedis(server)) as Redis;
   });
+  afterEach(async () => {
+    current?.child.kill('SIGKILL');
+    current = undefined;
+    await redis.flushall();
+  });
   afterAll(async () => {
-    child?.kill('SIGKILL');
     await redis.quit();
     await server.stop();
   });
 
-  it('lets a request in flight at SIGTERM finish, stores its outcome, and exits 0', async () => {
+  async function start(): Promise<Started> {
     const port = await getFreePort();
-    child = spawn(process.execPath, [new URL('../dist/main.js', import.meta.url).pathname], {
+    let output = '';
+    const child = spawn(process.execPath, [new URL('../dist/main.js', import.meta.url).pathname], {
       env: {
         PATH: process.env.PATH ?? '',
         NODE_ENV: 'production',
@@ -45,27 +88,67 @@ describe('graceful shutdown of the built service', () => {
       level: 30,
       msg: `Ready: listening on port ${port}`,
     });
+    current = { child, port, url: `http://127.0.0.1:${port}`, exited, output: () => output };
+    return current;
+  }
 
-    const url = `http://127.0.0.1:${port}`;
+  it('listens on IPv6 and IPv4', async () => {
+    const { port } = await start();
+    expect((await request(`http://127.0.0.1:${port}`).get('/health')).status).toBe(200);
+    expect((await request(`http://[::1]:${port}`).get('/health')).status).toBe(200);
+  });
+
+  it('lets a keep-alive request in flight at SIGTERM finish with Connection: close, stores its outcome, and exits 0 at once', async () => {
+    const { child, port, url, exited, output } = await start();
+    const agent = new Agent({ keepAlive: true, maxSockets: 2 });
     const token = await fetchToken(url, { scope: 'orders.create' });
+    // An idle keep-alive connection from an earlier request must not hold the shutdown up.
+    await keepAlivePost(
+      agent,
+      port,
+      await fetchToken(url, { scope: 'orders.create' }),
+      '{"item":"a","quantity":1}',
+    );
     // Hold Redis writes so that the request is still in flight when SIGTERM arrives.
     await redis.call('CLIENT', 'PAUSE', '1500', 'WRITE');
-    const inFlight = request(url)
-      .post('/orders')
-      .set('Idempotency-Token', token)
-      .send({ item: 'last', quantity: 1 })
-      .then((r) => r);
+    const inFlight = keepAlivePost(agent, port, token, '{"item":"last","quantity":1}');
     await sleep(300);
+    const signalled = Date.now();
     child.kill('SIGTERM');
 
     const response = await inFlight;
     expect(response.status).toBe(201);
+    expect(response.connection).toBe('close');
     expect(await exited).toBe(0);
+    expect(Date.now() - signalled).toBeLessThan(5_000); // not the 10 s grace, not the keep-alive time-out
+    agent.destroy();
 
-    const [marker] = await redis.keys('idem:*:r:*');
-    const outcome = JSON.parse((await redis.hget(marker, 'r'))!);
-    expect(outcome).toMatchObject({ status: 201 });
-    expect(JSON.parse(outcome.body)).toMatchObject({ id: response.body.id, item: 'last' });
-    expect(output).not.toContain(token);
+    const markers = await redis.keys('idem:*:r:*');
+    const outcomes = await Promise.all(
+      markers.map(async (key) => JSON.parse((await redis.hget(key, 'r'))!)),
+    );
+    const last = outcomes.find((outcome) => JSON.parse(outcome.body).item === 'last');
+    expect(last).toMatchObject({ status: 201 });
+    expect(JSON.parse(last.body)).toMatchObject({ id: JSON.parse(response.body).id });
+    expect(output()).not.toContain(token);
+  }, 30_000);
+
+  it('cuts an upload that has not reached its handler, and exits 0 at once', async () => {
+    const { child, port, url, exited } = await start();
+    const token = await fetchToken(url, { scope: 'orders.create' });
+    const socket = connect(port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    socket.write(
+      `POST /orders HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n` +
+        `Idempotency-Token: ${token}\r\nContent-Length: 1000\r\n\r\n{"item":`,
+    );
+    await sleep(300);
+    const signalled = Date.now();
+    child.kill('SIGTERM');
+    await closed;
+    expect(await exited).toBe(0);
+    expect(Date.now() - signalled).toBeLessThan(5_000);
+    expect(await redis.keys('idem:*:r:*')).toEqual([]); // the token was not spent
   }, 30_000);
 });
