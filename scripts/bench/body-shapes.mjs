@@ -130,7 +130,13 @@ async function startServer(redisUrl) {
     },
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
-  const [{ port }] = await once(child, 'message');
+  const exited = new Promise((_, reject) =>
+    child.once('exit', (code) =>
+      reject(new Error(`the server exited (code ${code}) before it listened`)),
+    ),
+  );
+  exited.catch(() => {}); // once it listens, its exit at the end is expected
+  const [{ port }] = await Promise.race([once(child, 'message'), exited]);
   const base = baseUrl(port);
   await waitFor('server', async () => (await send(`${base}/health`)).status === 200, { child });
   return { child, base, adapter, dist };
