@@ -12,6 +12,7 @@ import { ProblemDetailsFilter } from '@idempotency-tokens/nestjs';
 import { capConnectionsPerAddress } from './http/connection-cap.js';
 import { closeConnectionsOnShutdown } from './http/graceful-close.js';
 import { answerClientError, answerFrameworkError, answerWrongMethods } from './http/http-errors.js';
+import { useSecurityHeaders } from './http/security-headers.js';
 import { ROUTE_PATH } from './logging/request-logger.js';
 import { setupOpenApi } from './openapi.js';
 
@@ -77,6 +78,8 @@ export async function createApp(
       // A request arriving during the drain is served and its connection closed, not refused.
       return503OnClosing: false,
     });
+    // First: every hook added after it, including Nest's middleware, answers with its headers.
+    await useSecurityHeaders(fastify);
     capConnectionsPerAddress(fastify.getHttpServer(), limits.maxConnectionsPerAddress);
     answerWrongMethods(fastify.getInstance());
     closeConnectionsOnShutdown(fastify.getInstance());

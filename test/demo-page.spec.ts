@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdirSync, readFileSync } from 'node:fs';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { OrdersService } from '../src/orders/orders.service.js';
 import { type RunningApp, startService } from './support/app-harness.js';
+import { launchChromium } from './support/chromium.js';
 import { type RedisServerHandle, startRedis } from './support/redis-harness.js';
 
 const SCREENSHOTS = new URL('../test-output/', import.meta.url);
@@ -19,19 +20,7 @@ describe('the demo page in a browser', () => {
   beforeAll(async () => {
     server = await startRedis();
     service = await startService({ REDIS_URL: server.url });
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   }, 60_000);
   afterAll(async () => {
     await browser?.close();
