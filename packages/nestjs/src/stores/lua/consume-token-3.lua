@@ -28,12 +28,14 @@ if binding then
   if binding ~= ARGV[1] then
     return {'unknown'}
   end
-  redis.call('DEL', KEYS[1])
-  -- A used token no longer counts against the caller's quota.
-  redis.call('ZREM', KEYS[3], ARGV[6])
+  -- HSET first: it is deny-oom, so at maxmemory (noeviction) Redis refuses the script here,
+  -- before the DEL, and the token stays unused. A freeing first write would let it through.
   redis.call('HSET', KEYS[2], 'b', ARGV[1], 'f', ARGV[2], 'o', ARGV[3],
     'l', nowMs() + tonumber(ARGV[4]))
   redis.call('PEXPIRE', KEYS[2], ARGV[5])
+  redis.call('DEL', KEYS[1])
+  -- A used token no longer counts against the caller's quota.
+  redis.call('ZREM', KEYS[3], ARGV[6])
   return {'first'}
 end
 

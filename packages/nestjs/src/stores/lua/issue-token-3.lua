@@ -24,31 +24,41 @@ local limit = tonumber(ARGV[4])
 local window = tonumber(ARGV[5])
 local quota = tonumber(ARGV[6])
 
--- Sliding window log: a grant at time g counts until g + window. Expired holdings free places.
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
-redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
-local granted = redis.call('ZCARD', KEYS[2])
+-- Sliding window log: a grant at time g counts until g + window; a holding until its expiry.
+-- Counted without writing: under maxmemory Redis refuses a script's first write only if that
+-- command can grow memory, so the first write must be the SET below, never a cleanup.
+local inWindow = '(' .. (now - window)
+local unexpired = '(' .. now
+local granted = redis.call('ZCOUNT', KEYS[2], inWindow, '+inf')
+
+-- The lowest score above min (nil when none): the oldest grant, or the soonest expiry.
+local function lowestScore(key, min)
+  local first = redis.call('ZRANGEBYSCORE', key, min, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+  return first[2] and tonumber(first[2])
+end
 
 local function resetMs()
-  local oldest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
-  if #oldest == 0 then
+  local oldest = lowestScore(KEYS[2], inWindow)
+  if not oldest then
     return 0
   end
-  return tonumber(oldest[2]) + window - now
+  return oldest + window - now
 end
 
 if granted >= limit then
   local reset = resetMs()
   return {'rate', reset, 0, reset}
 end
-if redis.call('ZCARD', KEYS[3]) >= quota then
-  local soonest = redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')
-  return {'quota', tonumber(soonest[2]) - now, limit - granted, resetMs()}
+if redis.call('ZCOUNT', KEYS[3], unexpired, '+inf') >= quota then
+  return {'quota', lowestScore(KEYS[3], unexpired) - now, limit - granted, resetMs()}
 end
+-- SET is deny-oom: at maxmemory (noeviction) the script stops here, before any change.
 if not redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl, 'NX') then
   return {'collision', 0, 0, 0}
 end
 
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
 redis.call('ZADD', KEYS[2], now, ARGV[3])
 redis.call('PEXPIRE', KEYS[2], window)
 redis.call('ZADD', KEYS[3], now + ttl, ARGV[3])

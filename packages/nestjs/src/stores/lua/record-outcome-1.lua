@@ -13,9 +13,10 @@
 if redis.call('HGET', KEYS[1], 'o') ~= ARGV[1] then
   return 0
 end
+-- HSET first: it is deny-oom, so at maxmemory (noeviction) the outcome is refused whole.
+redis.call('HSET', KEYS[1], 'r', ARGV[2])
 -- Owner and lease are spent once the outcome is in: dropping them keeps the marker small
 -- and makes a second write fail the owner check.
 redis.call('HDEL', KEYS[1], 'o', 'l')
-redis.call('HSET', KEYS[1], 'r', ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1
