@@ -39,6 +39,10 @@ export class AppModule implements NestModule {
           useFactory: (app: AppConfig, redis: Redis | Cluster | undefined) => ({
             secret: app.tokenSecret,
             redis,
+            evictionCheck: {
+              onEvicting: app.production && !app.redisAllowEviction ? 'refuse' : 'warn',
+              acceptWith: 'REDIS_ALLOW_EVICTION=true',
+            },
             tokenTtlSeconds: app.tokenTtlSeconds,
             maxTokenTtlSeconds: app.maxTokenTtlSeconds,
             resultTtlSeconds: app.resultTtlSeconds,

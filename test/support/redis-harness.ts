@@ -319,8 +319,11 @@ function redisCli(args: string[], timeoutMs = 10_000): Promise<string> {
 /**
  * A server keeps its temp dir across stop() and start(), so a test can SAVE, restart and find
  * its data again (nothing is saved unless a test asks: `--save ""`). The dir goes at exit.
+ * `args`: more configuration, e.g. `['--maxmemory-policy', 'allkeys-lru']`, kept on restart.
  */
-export async function startRedis(): Promise<RedisServerHandle> {
+export async function startRedis({
+  args = [],
+}: { args?: string[] } = {}): Promise<RedisServerHandle> {
   let port = 0;
   let dir = '';
   let running: RunningServer | undefined;
@@ -329,7 +332,7 @@ export async function startRedis(): Promise<RedisServerHandle> {
     port = await getFreePort();
     dir = makeTempDir(`redis-${port}-`);
     try {
-      running = await launchRedisServer(port, dir);
+      running = await launchRedisServer(port, dir, args);
     } catch (err) {
       removeTempDir(dir);
       if (!(err instanceof RedisExitedDuringStartup) || attempt >= 3) throw err;
@@ -348,7 +351,7 @@ export async function startRedis(): Promise<RedisServerHandle> {
     },
     async start() {
       if (running) throw new Error(`Redis on port ${port} is already running`);
-      running = await launchRedisServer(port, dir);
+      running = await launchRedisServer(port, dir, args);
     },
   };
 }

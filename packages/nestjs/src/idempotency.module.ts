@@ -27,11 +27,21 @@ import { ProblemDetailsFilter } from './problems/problem-details.filter.js';
 import { InstrumentedTokenStore } from './stores/instrumented-token.store.js';
 import { MemoryTokenStore } from './stores/memory-token.store.js';
 import { closeRedisClient, createRedisClient, isRedisClient } from './stores/redis-connection.js';
+import { RedisEvictionCheck } from './stores/redis-eviction-check.js';
 import { RedisTokenStore } from './stores/redis-token.store.js';
 import { TokenCodec } from './tokens/token-codec.js';
 import { TokensService } from './tokens/tokens.service.js';
 
 type RedisClient = Redis | Cluster;
+
+/** The Redis client the module's store uses: the one it made, or the one it was given; none with `store`. */
+function storeRedis(
+  options: IdempotencyModuleOptions,
+  ownedRedis: RedisClient | undefined,
+): RedisClient | undefined {
+  if (options.store) return undefined;
+  return ownedRedis ?? (isRedisClient(options.redis) ? options.redis : undefined);
+}
 
 function createStore(
   options: IdempotencyModuleOptions,
@@ -39,7 +49,7 @@ function createStore(
   ownedRedis: RedisClient | undefined,
 ): TokenStore {
   if (options.store) return options.store;
-  const redis = ownedRedis ?? (isRedisClient(options.redis) ? options.redis : undefined);
+  const redis = storeRedis(options, ownedRedis);
   if (redis) return new RedisTokenStore(redis, { keyPrefix: settings.keyPrefix });
   if (process.env.NODE_ENV === 'production') {
     throw new Error(
@@ -80,6 +90,15 @@ function createStore(
         metrics: IdempotencyMetrics,
         ownedRedis: RedisClient | undefined,
       ) => new InstrumentedTokenStore(createStore(options, settings, ownedRedis), metrics),
+    },
+    {
+      // Its onModuleInit refuses or warns about a Redis that may evict (`evictionCheck`).
+      provide: RedisEvictionCheck,
+      inject: [MODULE_OPTIONS_TOKEN, OWNED_REDIS_CLIENT],
+      useFactory: (options: IdempotencyModuleOptions, ownedRedis: RedisClient | undefined) => {
+        const redis = storeRedis(options, ownedRedis);
+        return redis && new RedisEvictionCheck(redis, options.evictionCheck);
+      },
     },
     {
       provide: TokenCodec,

@@ -60,6 +60,7 @@ export {
   createRedisClient,
   type RedisConnection,
 } from './stores/redis-connection.js';
+export { RedisEvictionCheck, type EvictionCheckOptions } from './stores/redis-eviction-check.js';
 export { RedisTokenStore, type RedisTokenStoreOptions } from './stores/redis-token.store.js';
 export { StoreUnavailableError } from './stores/store-unavailable.error.js';
 export { IssuedToken } from './tokens/issued-token.js';

@@ -1,6 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { LimiterOptions } from '../limiter/limiter-policy.js';
 import type { RedisConnection } from '../stores/redis-connection.js';
+import type { EvictionCheckOptions } from '../stores/redis-eviction-check.js';
 import type { SubjectResolver } from './caller.interface.js';
 import type { TokenStore } from './token-store.interface.js';
 
@@ -16,6 +17,14 @@ export interface IdempotencyModuleOptions {
    * closes it when the app stops.
    */
   redis?: Redis | Cluster | RedisConnection;
+  /**
+   * That Redis must not evict keys: with a `maxmemory-policy` other than `noeviction` it may drop
+   * stored outcomes, and copies of a finished request would be told that nothing ran. The policy
+   * is read when the app starts and on every reconnect (on every master of a Cluster); a Redis
+   * that hides `CONFIG` is logged as unreadable. Default: refuse to start under
+   * `NODE_ENV=production`, else warn.
+   */
+  evictionCheck?: EvictionCheckOptions;
   /** Any other {@link TokenStore}; wins over `redis`. Neither: the in-memory store (not under `NODE_ENV=production`). */
   store?: TokenStore;
   /** Redis key prefix. Default `idem:`. */
