@@ -26,6 +26,13 @@ export interface IssueCommand {
   /** Lifetime of the unused token, in milliseconds. */
   ttlMs: number;
   limits: IssueLimits;
+  /**
+   * When the caller gives up, in ms since the epoch by this process's clock (`Date.now()`):
+   * past it the store changes nothing and rejects with `StoreUnavailableError`, also when the
+   * command reaches the store late. A store whose calls can time out sets a sooner deadline
+   * itself, so that a call the caller gave up on never takes effect afterwards.
+   */
+  deadlineMs?: number;
 }
 
 /**
@@ -58,6 +65,13 @@ export interface ConsumeCommand {
   leaseMs: number;
   /** How long the consumed-marker is kept, in milliseconds (the outcome lifetime). */
   keepMs: number;
+  /**
+   * When the caller gives up, in ms since the epoch by this process's clock (`Date.now()`):
+   * past it the store changes nothing and rejects with `StoreUnavailableError`, also when the
+   * command reaches the store late. A store whose calls can time out sets a sooner deadline
+   * itself, so that a call the caller gave up on never takes effect afterwards.
+   */
+  deadlineMs?: number;
 }
 
 /**
@@ -99,7 +113,9 @@ export type ConsumeResult =
  *   keeps per caller is bounded by the limits and expires with them.
  * - **Lifetimes** in milliseconds: an unused token lives `ttlMs`; a marker lives `keepMs`.
  * - **Failures.** When the store cannot be reached, or a call times out, the method rejects
- *   with {@link StoreUnavailableError}. A consume that timed out may or may not have happened.
+ *   with {@link StoreUnavailableError}. An `issue` or `consume` the caller was told failed never
+ *   takes effect later: past its deadline (`deadlineMs`, or the store's own time-out) it changes
+ *   nothing, so the token still works and nothing is charged.
  */
 export interface TokenStore {
   /** Checks the limits and stores a new unused token, in one atomic step. Rejects if `ref` exists already (ids are random: never in practice). */

@@ -6,6 +6,7 @@ import type {
   TokenRef,
   TokenStore,
 } from '../interfaces/token-store.interface.js';
+import { StoreUnavailableError } from './store-unavailable.error.js';
 
 interface Expiring {
   expiresAt: number;
@@ -42,8 +43,9 @@ export class MemoryTokenStore implements TokenStore {
     setInterval(() => this.sweep(), SWEEP_INTERVAL_MS).unref();
   }
 
-  async issue({ ref, binding, ttlMs, limits }: IssueCommand): Promise<IssueResult> {
+  async issue({ ref, binding, ttlMs, limits, deadlineMs }: IssueCommand): Promise<IssueResult> {
     const now = this.now();
+    this.refuseLate(now, deadlineMs);
     const bucket = `${ref.tag}:${limits.bucket}`;
     const grants = (this.grants.get(bucket) ?? []).filter((leavesAt) => leavesAt > now);
     const held = this.held.get(bucket) ?? new Map<string, number>();
@@ -87,10 +89,12 @@ export class MemoryTokenStore implements TokenStore {
     owner,
     leaseMs,
     keepMs,
+    deadlineMs,
   }: ConsumeCommand): Promise<ConsumeResult> {
+    const now = this.now();
+    this.refuseLate(now, deadlineMs);
     const key = keyOf(ref);
     const token = this.live(this.tokens, key);
-    const now = this.now();
     if (token) {
       if (token.binding !== binding) return { state: 'unknown' };
       this.tokens.delete(key);
@@ -126,6 +130,12 @@ export class MemoryTokenStore implements TokenStore {
   }
 
   async ping(): Promise<void> {}
+
+  /** A call runs at once here, so only a deadline already past can be missed. */
+  private refuseLate(now: number, deadlineMs: number | undefined): void {
+    if (deadlineMs !== undefined && now > deadlineMs)
+      throw new StoreUnavailableError(new Error('the call came after its deadline'));
+  }
 
   private live<T extends Expiring>(map: Map<string, T>, key: string): T | undefined {
     const entry = map.get(key);

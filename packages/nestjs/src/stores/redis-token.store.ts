@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Cluster, Redis } from 'ioredis';
 import type {
   ConsumeCommand,
@@ -9,6 +10,7 @@ import type {
 } from '../interfaces/token-store.interface.js';
 import type { LuaScript } from './lua/lua-script.js';
 import { consumeToken, issueToken, recordOutcome } from './lua/scripts.js';
+import { RedisClock } from './redis-clock.js';
 import { StoreUnavailableError } from './store-unavailable.error.js';
 
 const SCRIPTS = [issueToken, consumeToken, recordOutcome];
@@ -21,6 +23,13 @@ type ScriptCommand = (...keysAndArgs: (string | number)[]) => Promise<unknown>;
  * among the few hundred members one caller has, and save 28 bytes of Redis memory per token.
  */
 const LIMITER_MEMBER_LENGTH = 8;
+
+/**
+ * How much sooner than the client's `commandTimeout` a script must have started, by Redis'
+ * clock, to change anything: room for its answer to travel back and be read before the time-out
+ * fires (at most half the time-out).
+ */
+const DEADLINE_MARGIN_MS = 500;
 
 export interface RedisTokenStoreOptions {
   /** Prepended to every key, before the `{tag}` hash tag. Default `idem:`. */
@@ -35,18 +44,25 @@ export interface RedisTokenStoreOptions {
  */
 export class RedisTokenStore implements TokenStore {
   private readonly prefix: string;
+  private readonly clock: RedisClock;
+  /** How long after sending a script may still act; `undefined` when the client never gives up. */
+  private readonly budgetMs?: number;
 
   constructor(
     private readonly redis: Redis | Cluster,
     options: RedisTokenStoreOptions = {},
   ) {
     this.prefix = options.keyPrefix ?? 'idem:';
+    this.clock = new RedisClock(redis);
+    const timeoutMs = commandTimeoutOf(redis);
+    if (timeoutMs) this.budgetMs = Math.max(timeoutMs / 2, timeoutMs - DEADLINE_MARGIN_MS);
     for (const { name, numberOfKeys, lua } of SCRIPTS)
       redis.defineCommand(name, { numberOfKeys, lua });
   }
 
-  async issue({ ref, binding, ttlMs, limits }: IssueCommand): Promise<IssueResult> {
+  async issue({ ref, binding, ttlMs, limits, deadlineMs }: IssueCommand): Promise<IssueResult> {
     const { bucket, rateLimit, windowMs, maxOutstanding } = limits;
+    const deadline = await this.redisDeadline(deadlineMs);
     const [outcome, retryAfterMs, remaining, resetMs] = (await this.run(
       issueToken,
       this.key(ref, 't', ref.id),
@@ -58,7 +74,9 @@ export class RedisTokenStore implements TokenStore {
       rateLimit,
       windowMs,
       maxOutstanding,
+      deadline,
     )) as [string, number, number, number];
+    if (outcome === 'late') throw lateError();
     if (outcome === 'granted') return { granted: true, remaining, resetMs };
     if (outcome === 'rate' || outcome === 'quota')
       return { granted: false, refusal: outcome, retryAfterMs, remaining, resetMs };
@@ -66,7 +84,8 @@ export class RedisTokenStore implements TokenStore {
   }
 
   async consume(command: ConsumeCommand): Promise<ConsumeResult> {
-    const { ref, bucket, binding, fingerprint, owner, leaseMs, keepMs } = command;
+    const { ref, bucket, binding, fingerprint, owner, leaseMs, keepMs, deadlineMs } = command;
+    const deadline = await this.redisDeadline(deadlineMs);
     const [state, detail] = (await this.run(
       consumeToken,
       this.key(ref, 't', ref.id),
@@ -78,8 +97,11 @@ export class RedisTokenStore implements TokenStore {
       leaseMs,
       keepMs,
       ref.id.slice(0, LIMITER_MEMBER_LENGTH),
+      deadline,
     )) as [string, string?];
     switch (state) {
+      case 'late':
+        throw lateError();
       case 'done':
         return { state, outcome: String(detail) };
       default:
@@ -103,6 +125,23 @@ export class RedisTokenStore implements TokenStore {
   }
 
   /**
+   * The last moment, by Redis' clock (ms since the epoch; 0: none), at which a script sent now may
+   * still change anything: the caller's own deadline, or sooner, while this client still waits
+   * for the answer. A script Redis runs later (it was paused, or busy past the time-out) changes
+   * nothing, so a caller that answered 503 has consumed and been charged nothing.
+   */
+  private async redisDeadline(deadlineMs: number | undefined): Promise<number> {
+    const now = performance.now();
+    const limits = [
+      deadlineMs === undefined ? Infinity : now + deadlineMs - Date.now(),
+      now + (this.budgetMs ?? Infinity),
+    ];
+    const at = Math.min(...limits);
+    if (at === Infinity) return 0;
+    return Math.floor(await this.call(() => this.clock.toRedisTime(at)));
+  }
+
+  /**
    * `t` unused token, `r` consumed-marker (per token id); `g` grants, `h` held tokens (per
    * limiter bucket). Every key of a caller shares the hash tag `{tag}`.
    */
@@ -123,4 +162,16 @@ export class RedisTokenStore implements TokenStore {
       throw new StoreUnavailableError(error);
     }
   }
+}
+
+function commandTimeoutOf(redis: Redis | Cluster): number | undefined {
+  return redis.isCluster
+    ? (redis as Cluster).options.redisOptions?.commandTimeout
+    : (redis as Redis).options.commandTimeout;
+}
+
+function lateError(): StoreUnavailableError {
+  return new StoreUnavailableError(
+    new Error('Redis ran the script after its deadline (paused or overloaded); it changed nothing'),
+  );
 }

@@ -8,6 +8,7 @@ import type {
   TokenRef,
   TokenStore,
 } from '../interfaces/token-store.interface.js';
+import { StoreUnavailableError } from '../stores/store-unavailable.error.js';
 
 /** One check of the contract: run it under any test runner; it rejects when the store breaks the contract. */
 export interface ContractCase {
@@ -165,6 +166,22 @@ export function tokenStoreContract(getStore: () => TokenStore): ContractCase[] {
       await expectConsume(ref, { state: 'done', outcome: 'kept' }, { owner: 'owner-2' });
       await sleep(300);
       await expectConsume(ref, { state: 'unknown' }, { owner: 'owner-2' });
+    },
+
+    'consumes nothing past the deadline: the token still works as a first use': async () => {
+      const ref = await issued();
+      await assert.rejects(consume(ref, { deadlineMs: Date.now() - 1 }), StoreUnavailableError);
+      await expectConsume(ref, { state: 'first' }, { deadlineMs: Date.now() + LONG });
+    },
+
+    'issues and charges nothing past the deadline': async () => {
+      const tag = newRef().tag;
+      const limits = { ...UNLIMITED, rateLimit: 1, maxOutstanding: 1 };
+      const ref = { tag, id: newRef().id };
+      const late = { ref, binding: 'b|', ttlMs: LONG, limits, deadlineMs: Date.now() - 1 };
+      await assert.rejects(store().issue(late), StoreUnavailableError);
+      await expectConsume(ref, { state: 'unknown' }, { binding: 'b|' });
+      assertIncludes(await issueFor(tag, limits), { granted: true, remaining: 0 });
     },
 
     'refuses to issue a ref twice': async () => {

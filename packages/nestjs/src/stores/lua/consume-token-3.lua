@@ -13,14 +13,21 @@
     ARGV[4] lease             milliseconds the first request counts as in progress
     ARGV[5] keep              milliseconds the marker is kept
     ARGV[6] member            the token's member in the held set (a prefix of its id)
+    ARGV[7] deadline          ms since the epoch by Redis' clock (0: none); later, change nothing
 
   Output:
     {'first'} | {'unknown'} | {'mismatch'} | {'in_progress'} | {'used'} | {'done', outcome}
+    | {'late'} (past the deadline: the caller has given up and answered; nothing consumed)
 ]]
 local function nowMs()
   -- Redis' clock, not the caller's: every app instance then agrees on when a lease ends.
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+local deadline = tonumber(ARGV[7])
+if deadline > 0 and nowMs() > deadline then
+  return {'late'}
 end
 
 local binding = redis.call('GET', KEYS[1])

@@ -12,9 +12,11 @@
     ARGV[4] rate limit        grants allowed in any window
     ARGV[5] window            milliseconds
     ARGV[6] max outstanding   unused tokens the caller may hold
+    ARGV[7] deadline          ms since the epoch by Redis' clock (0: none); later, change nothing
 
   Output: {outcome, retryAfterMs, remaining, resetMs}
     outcome 'granted' | 'rate' | 'quota' | 'collision' (the id exists: the caller retries)
+            | 'late' (past the deadline: the caller has given up; nothing issued or charged)
     remaining  grants the window admits now; resetMs until its oldest grant leaves (0: none)
 ]]
 local t = redis.call('TIME')
@@ -23,6 +25,11 @@ local ttl = tonumber(ARGV[2])
 local limit = tonumber(ARGV[4])
 local window = tonumber(ARGV[5])
 local quota = tonumber(ARGV[6])
+local deadline = tonumber(ARGV[7])
+
+if deadline > 0 and now > deadline then
+  return {'late', 0, 0, 0}
+end
 
 -- Sliding window log: a grant at time g counts until g + window; a holding until its expiry.
 -- Counted without writing: under maxmemory Redis refuses a script's first write only if that
