@@ -11,7 +11,12 @@ import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { ProblemDetailsFilter } from '@idempotency-tokens/nestjs';
 import { capConnectionsPerAddress } from './http/connection-cap.js';
 import { closeConnectionsOnShutdown } from './http/graceful-close.js';
-import { answerClientError, answerFrameworkError, answerWrongMethods } from './http/http-errors.js';
+import {
+  answerClientError,
+  answerFrameworkError,
+  answerTooManyHeaders,
+  answerWrongMethods,
+} from './http/http-errors.js';
 import { useSecurityHeaders } from './http/security-headers.js';
 import { ROUTE_PATH } from './logging/request-logger.js';
 import { setupOpenApi } from './openapi.js';
@@ -81,6 +86,7 @@ export async function createApp(
     // First: every hook added after it, including Nest's middleware, answers with its headers.
     await useSecurityHeaders(fastify);
     capConnectionsPerAddress(fastify.getHttpServer(), limits.maxConnectionsPerAddress);
+    answerTooManyHeaders(fastify.getInstance());
     answerWrongMethods(fastify.getInstance());
     closeConnectionsOnShutdown(fastify.getInstance());
     // The request log names the route; Fastify knows it from onRequest on, on its own request object.

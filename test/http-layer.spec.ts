@@ -4,6 +4,7 @@ import request from 'supertest';
 import { CONTRACT_HTTP_LIMITS, createApp } from '../src/app.setup.js';
 import { AppModule } from '../src/app.module.js';
 import { loadConfig } from '../src/config/app-config.js';
+import { MAX_HEADER_FIELDS } from '../src/http/http-errors.js';
 import {
   fetchToken,
   type RunningApp,
@@ -54,6 +55,10 @@ function exchange(
   });
 }
 
+/** `count` header fields `X-<i>: 1`. */
+const headerFields = (count: number) =>
+  Array.from({ length: count }, (_, i) => `X-${i}: 1\r\n`).join('');
+
 function problemOf(text: string) {
   const [head, body] = text.split('\r\n\r\n');
   return { head, status: Number(head.split(' ')[1]), body: JSON.parse(body) };
@@ -99,8 +104,14 @@ describe('the HTTP layer', () => {
       'HEADERS_TOO_LARGE',
     ],
     [
-      'too many headers',
-      `GET /tokens HTTP/1.1\r\nHost: x\r\n${Array.from({ length: 3_000 }, (_, i) => `X-${i}: 1\r\n`).join('')}\r\n`,
+      'too many headers, over 16 KiB in all',
+      `GET /tokens HTTP/1.1\r\nHost: x\r\n${headerFields(3_000)}\r\n`,
+      431,
+      'HEADERS_TOO_LARGE',
+    ],
+    [
+      `too many headers, ${MAX_HEADER_FIELDS + 1} small ones`,
+      `GET /tokens HTTP/1.1\r\nHost: x\r\n${headerFields(MAX_HEADER_FIELDS)}\r\n`,
       431,
       'HEADERS_TOO_LARGE',
     ],
@@ -128,6 +139,12 @@ describe('the HTTP layer', () => {
       type: expect.stringMatching(/^urn:problem:/),
     });
     if (status === 405) expect(problem.head.toLowerCase()).toContain('allow: get\r\n');
+  });
+
+  it(`serves a request with ${MAX_HEADER_FIELDS} header fields`, async () => {
+    const raw = `GET /health HTTP/1.1\r\nHost: x\r\n${headerFields(MAX_HEADER_FIELDS - 1)}\r\n`;
+    const answer = await exchange(await service(), [raw], { waitMs: 1_000 });
+    expect(answer.text).toMatch(/^HTTP\/1.1 200/);
   });
 
   it('names the methods a path answers in a 405 (POST /orders/:id/cancel)', async () => {

@@ -49,6 +49,22 @@ function sendProblem(reply: FastifyReply, { problem, headers }: ProblemException
   return reply.code(problem.status).headers(headers).type(PROBLEM_JSON).send(problem);
 }
 
+/** Apache's default: clients send a few dozen header fields, and proxies add a few more. */
+export const MAX_HEADER_FIELDS = 100;
+
+/**
+ * More than {@link MAX_HEADER_FIELDS} header fields is 431, like headers over 16 KiB. Node's
+ * parser refuses only the latter: past `maxHeadersCount` it drops fields silently, so it keeps
+ * one more than the limit and the hook counts them.
+ */
+export function answerTooManyHeaders(fastify: FastifyInstance): void {
+  fastify.server.maxHeadersCount = MAX_HEADER_FIELDS + 1;
+  fastify.addHook('onRequest', (request, reply, done) => {
+    if (request.raw.rawHeaders.length <= 2 * MAX_HEADER_FIELDS) return done();
+    void sendProblem(reply, headersTooLarge());
+  });
+}
+
 /**
  * A request for a path that has routes, with a method that has none, is 405 with `Allow`
  * (Fastify and Nest answer 404 for it). Routes are known from Fastify's `onRoute`; the lookup
