@@ -8,6 +8,9 @@ import { fetchToken, sleep, TEST_SECRET } from './support/app-harness.js';
 import { connectRedis } from './support/redis-clients.js';
 import { getFreePort, type RedisServerHandle, startRedis } from './support/redis-harness.js';
 
+/** The built service; `SERVICE_MAIN` points at another build (one made with `tsc --outDir`). */
+const MAIN = process.env.SERVICE_MAIN ?? new URL('../dist/main.js', import.meta.url).pathname;
+
 interface Started {
   child: ChildProcess;
   port: number;
@@ -45,6 +48,18 @@ function keepAlivePost(agent: Agent, port: number, token: string, body: string) 
   });
 }
 
+/** A raw connection that writes `text` and stays open; `closedAt` resolves with when the server closed it. */
+async function holdConnection(port: number, text: string) {
+  const socket = connect(port, '127.0.0.1');
+  socket.on('error', () => undefined);
+  let received = '';
+  socket.on('data', (chunk) => (received += chunk));
+  const closedAt = new Promise<number>((resolve) => socket.on('close', () => resolve(Date.now())));
+  await new Promise((resolve) => socket.once('connect', resolve));
+  if (text) socket.write(text);
+  return { closedAt, received: () => received };
+}
+
 /** docs/CONTRACT.md: on SIGTERM stop accepting, finish in-flight requests, record outcomes, close Redis, exit 0. */
 describe('graceful shutdown of the built service', () => {
   let server: RedisServerHandle;
@@ -68,7 +83,7 @@ describe('graceful shutdown of the built service', () => {
   async function start(): Promise<Started> {
     const port = await getFreePort();
     let output = '';
-    const child = spawn(process.execPath, [new URL('../dist/main.js', import.meta.url).pathname], {
+    const child = spawn(process.execPath, [MAIN], {
       env: {
         PATH: process.env.PATH ?? '',
         NODE_ENV: 'production',
@@ -100,15 +115,19 @@ describe('graceful shutdown of the built service', () => {
 
   it('lets a keep-alive request in flight at SIGTERM finish with Connection: close, stores its outcome, and exits 0 at once', async () => {
     const { child, port, url, exited, output } = await start();
-    const agent = new Agent({ keepAlive: true, maxSockets: 2 });
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     const token = await fetchToken(url, { scope: 'orders.create' });
-    // An idle keep-alive connection from an earlier request must not hold the shutdown up.
+    // The in-flight request goes on a keep-alive connection that already served one.
     await keepAlivePost(
       agent,
       port,
       await fetchToken(url, { scope: 'orders.create' }),
       '{"item":"a","quantity":1}',
     );
+    // An idle keep-alive connection must be closed at once and not hold the shutdown up.
+    const idle = await holdConnection(port, 'GET /health HTTP/1.1\r\nHost: x\r\n\r\n');
+    for (let i = 0; i < 50 && !idle.received().includes('"ok"'); i++) await sleep(20);
+    expect(idle.received()).toMatch(/^HTTP\/1.1 200/);
     // Hold Redis writes so that the request is still in flight when SIGTERM arrives.
     await redis.call('CLIENT', 'PAUSE', '1500', 'WRITE');
     const inFlight = keepAlivePost(agent, port, token, '{"item":"last","quantity":1}');
@@ -116,6 +135,7 @@ describe('graceful shutdown of the built service', () => {
     const signalled = Date.now();
     child.kill('SIGTERM');
 
+    expect((await idle.closedAt) - signalled).toBeLessThan(1_000); // still paused: not after the in-flight one
     const response = await inFlight;
     expect(response.status).toBe(201);
     expect(response.connection).toBe('close');
@@ -133,22 +153,27 @@ describe('graceful shutdown of the built service', () => {
     expect(output()).not.toContain(token);
   }, 30_000);
 
-  it('cuts an upload that has not reached its handler, and exits 0 at once', async () => {
+  it('cuts requests that have not reached a handler (an upload, headers still arriving, a silent connection), and exits 0 at once', async () => {
     const { child, port, url, exited } = await start();
     const token = await fetchToken(url, { scope: 'orders.create' });
-    const socket = connect(port, '127.0.0.1');
-    socket.on('error', () => undefined);
-    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
-    socket.write(
-      `POST /orders HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n` +
-        `Idempotency-Token: ${token}\r\nContent-Length: 1000\r\n\r\n{"item":`,
-    );
+    const arriving = await Promise.all([
+      holdConnection(
+        port,
+        `POST /orders HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n` +
+          `Idempotency-Token: ${token}\r\nContent-Length: 1000\r\n\r\n{"item":`,
+      ),
+      holdConnection(port, `POST /orders HTTP/1.1\r\nHost: x\r\nIdempotency-To`),
+      holdConnection(port, ''),
+    ]);
     await sleep(300);
     const signalled = Date.now();
     child.kill('SIGTERM');
-    await closed;
+    for (const connection of arriving) {
+      expect((await connection.closedAt) - signalled).toBeLessThan(3_000);
+      expect(connection.received()).toBe(''); // cut, not answered
+    }
     expect(await exited).toBe(0);
-    expect(Date.now() - signalled).toBeLessThan(5_000);
+    expect(Date.now() - signalled).toBeLessThan(5_000); // not the 10 s grace
     expect(await redis.keys('idem:*:r:*')).toEqual([]); // the token was not spent
   }, 30_000);
 });

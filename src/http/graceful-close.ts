@@ -1,37 +1,41 @@
 import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 
 /**
- * What a shutdown does to the connections Node's `server.close()` leaves open: it closes idle
- * keep-alive connections, but one whose request is in flight would stay open after the answer
- * until the keep-alive time-out, long past the grace period. So at `preClose`:
+ * What a shutdown does to the connections Node's `server.close()` leaves open. It closes idle
+ * keep-alive connections only: a connection whose request is in flight would stay open after the
+ * answer until the keep-alive time-out, and one whose request is still arriving (silent, headers
+ * or body trickling) until its 10 s or 30 s time-out, both past the grace period. So at
+ * `preClose`:
  * - requests that reached their handler finish, and their answer closes the connection;
- * - requests still arriving (headers or body on the wire, no handler yet) are cut: nothing ran.
+ * - every other connection is cut: whatever was on the wire reached no handler, nothing ran.
  * Requests that arrive on an open connection during the drain are served the same way (Fastify
  * marks them `Connection: close`).
  */
 export function closeConnectionsOnShutdown(fastify: FastifyInstance): void {
-  const arriving = new Set<ServerResponse>();
+  const open = new Set<Socket>();
   const handling = new Set<ServerResponse>();
-  fastify.addHook('onRequest', (_request, reply, done) => {
-    arriving.add(reply.raw);
-    reply.raw.once('close', () => {
-      arriving.delete(reply.raw);
-      handling.delete(reply.raw);
-    });
-    done();
+  fastify.server.on('connection', (socket: Socket) => {
+    open.add(socket);
+    socket.once('close', () => open.delete(socket));
   });
   fastify.addHook('preHandler', (_request, reply, done) => {
-    arriving.delete(reply.raw);
     handling.add(reply.raw);
+    reply.raw.once('close', () => handling.delete(reply.raw));
     done();
   });
   fastify.addHook('preClose', (done) => {
-    for (const response of arriving) response.socket?.destroy();
+    const busy = new Set<Socket>();
     for (const response of handling) {
+      // Node detaches the socket once the answer is sent: that connection is idle now.
+      const socket = response.socket;
+      if (!socket) continue;
+      busy.add(socket);
       if (!response.headersSent) response.setHeader('Connection', 'close');
-      else response.once('finish', () => response.socket?.end());
+      else response.once('finish', () => socket.end());
     }
+    for (const socket of open) if (!busy.has(socket)) socket.destroy();
     done();
   });
 }
