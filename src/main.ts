@@ -1,5 +1,6 @@
 import 'reflect-metadata';
-import { type INestApplication, Logger } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
+import { createServer } from 'node:net';
 import { Logger as PinoLogger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
 import { createApp } from './app.setup.js';
@@ -52,18 +53,28 @@ async function bootstrap(): Promise<void> {
     });
   }
 
-  await listenOnEveryAddress(app, config.port);
+  await app.listen(config.port, await anyAddress());
   logger.log(`Ready: listening on port ${config.port}`);
 }
 
-/** IPv6 and IPv4 on one dual-stack socket; IPv4 alone on a host without IPv6. */
-async function listenOnEveryAddress(app: INestApplication, port: number): Promise<void> {
+/**
+ * `::`, one dual-stack socket for IPv6 and IPv4; `0.0.0.0` on a host without IPv6. Asked of a
+ * throwaway socket: a failed `app.listen` would log an error for what is only a fallback.
+ */
+async function anyAddress(): Promise<string> {
+  const probe = createServer();
   try {
-    await app.listen(port, '::');
+    await new Promise<void>((resolve, reject) => {
+      probe.once('error', reject);
+      probe.listen(0, '::', resolve);
+    });
+    return '::';
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code !== 'EAFNOSUPPORT' && code !== 'EADDRNOTAVAIL') throw error;
-    await app.listen(port, '0.0.0.0');
+    return '0.0.0.0';
+  } finally {
+    probe.close();
   }
 }
 
