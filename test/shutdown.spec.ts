@@ -128,8 +128,9 @@ describe('graceful shutdown of the built service', () => {
     const idle = await holdConnection(port, 'GET /health HTTP/1.1\r\nHost: x\r\n\r\n');
     for (let i = 0; i < 50 && !idle.received().includes('"ok"'); i++) await sleep(20);
     expect(idle.received()).toMatch(/^HTTP\/1.1 200/);
-    // Hold Redis writes so that the request is still in flight when SIGTERM arrives.
-    await redis.call('CLIENT', 'PAUSE', '1500', 'WRITE');
+    // Hold Redis writes so that the request is still in flight when SIGTERM arrives (well
+    // within the 2 s command time-out less its 500 ms margin: a later consume is refused, 503).
+    await redis.call('CLIENT', 'PAUSE', '1000', 'WRITE');
     const inFlight = keepAlivePost(agent, port, token, '{"item":"last","quantity":1}');
     await sleep(300);
     const signalled = Date.now();
