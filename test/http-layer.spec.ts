@@ -126,18 +126,23 @@ describe('the HTTP layer', () => {
       405,
       'METHOD_NOT_ALLOWED',
     ],
-  ])('answers %s with problem details', async (_what, raw, status, code) => {
-    const answer = await exchange(await service(), [raw], { waitMs: 1_000 });
-    const problem = problemOf(answer.text);
-    expect(problem.status).toBe(status);
-    expect(problem.head.toLowerCase()).toContain('content-type: application/problem+json');
-    expect(problem.body).toMatchObject({
-      status,
-      code,
-      type: expect.stringMatching(/^urn:problem:/),
-    });
-    if (status === 405) expect(problem.head.toLowerCase()).toContain('allow: get\r\n');
-  });
+  ])(
+    'answers %s with problem details and the security headers',
+    async (_what, raw, status, code) => {
+      const answer = await exchange(await service(), [raw], { waitMs: 1_000 });
+      const problem = problemOf(answer.text);
+      expect(problem.status).toBe(status);
+      expect(problem.head.toLowerCase()).toContain('content-type: application/problem+json');
+      expect(problem.head.toLowerCase()).toMatch(/\r\nx-content-type-options: nosniff(\r\n|$)/);
+      expect(problem.head.toLowerCase()).toMatch(/\r\nreferrer-policy: no-referrer(\r\n|$)/);
+      expect(problem.body).toMatchObject({
+        status,
+        code,
+        type: expect.stringMatching(/^urn:problem:/),
+      });
+      if (status === 405) expect(problem.head.toLowerCase()).toContain('allow: get\r\n');
+    },
+  );
 
   it(`serves a request with ${MAX_HEADER_FIELDS} header fields`, async () => {
     const raw = `GET /health HTTP/1.1\r\nHost: x\r\n${headerFields(MAX_HEADER_FIELDS - 1)}\r\n`;

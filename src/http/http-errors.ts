@@ -9,6 +9,7 @@ import {
   requestTimeout,
 } from '@idempotency-tokens/nestjs';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { BASE_SECURITY_HEADERS } from './security-headers.js';
 
 /**
  * The refusals that Node's HTTP parser and Fastify's router make before Nest sees a request, as
@@ -30,10 +31,14 @@ function clientErrorProblem({ code }: NodeJS.ErrnoException): ProblemException {
 
 function rawAnswer({ problem }: ProblemException): string {
   const body = JSON.stringify(problem);
-  return (
-    `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status]}\r\nContent-Type: ${PROBLEM_JSON}\r\n` +
-    `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
-  );
+  const headers = {
+    'Content-Type': PROBLEM_JSON,
+    'Content-Length': Buffer.byteLength(body),
+    Connection: 'close',
+    ...BASE_SECURITY_HEADERS,
+  };
+  const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
+  return `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status]}\r\n${lines.join('')}\r\n${body}`;
 }
 
 /** Fastify's `frameworkErrors`: a URL that is not valid percent-encoding, and the like. */
@@ -42,7 +47,8 @@ export function answerFrameworkError(
   _request: FastifyRequest,
   reply: FastifyReply,
 ): void {
-  void sendProblem(reply, badRequest(`${error.message}.`));
+  // Fastify answers these before any hook runs, helmet's included.
+  void sendProblem(reply.headers(BASE_SECURITY_HEADERS), badRequest(`${error.message}.`));
 }
 
 function sendProblem(reply: FastifyReply, { problem, headers }: ProblemException) {

@@ -17,6 +17,15 @@ import { DEMO_SCRIPT_HASHES } from '../demo/demo-page.js';
  * Express apps are left alone: the Nest module sends no headers of its own, and an Express app
  * that wants the same does `app.use(helmet(...))` with the `helmet` package, as its first middleware.
  */
+/**
+ * What every answer carries, for the answers written before helmet's hooks can run: the HTTP
+ * parser's refusals on the socket and Fastify's router errors (`src/http/http-errors.ts`).
+ */
+export const BASE_SECURITY_HEADERS = {
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+} as const;
+
 export async function useSecurityHeaders(fastify: FastifyAdapter): Promise<void> {
   await fastify.getInstance().register(helmet, {
     contentSecurityPolicy: {
@@ -36,7 +45,7 @@ export async function useSecurityHeaders(fastify: FastifyAdapter): Promise<void>
       },
     },
     frameguard: { action: 'deny' },
-    referrerPolicy: { policy: 'no-referrer' },
+    referrerPolicy: { policy: BASE_SECURITY_HEADERS['Referrer-Policy'] },
     // Whether a host is HTTPS-only is for whoever terminates TLS and owns the domain to say.
     strictTransportSecurity: false,
   });
