@@ -31,8 +31,14 @@ describe('the demo page in a browser', () => {
   it('places exactly one order for three quick clicks, shows it, and fetches a new token for the next order', async () => {
     const page = await browser.newPage({ viewport: { width: 900, height: 900 } });
     await page.goto(service.url);
-    const tokenShown = "document.getElementById('token').textContent.includes('.')";
-    await page.waitForFunction(tokenShown);
+    // Predicates are functions: Playwright evals a string predicate again on every poll, which the
+    // page's CSP (no 'unsafe-eval') refuses; a function is evaluated once, through the debugger.
+    const tokenShown = (previous: string | null) =>
+      page.waitForFunction((previous) => {
+        const token = document.getElementById('token')!.textContent!;
+        return token.includes('.') && token !== previous;
+      }, previous);
+    await tokenShown(null);
     const firstToken = await page.textContent('#token');
     const orders = service.app.get(OrdersService);
     const before = orders.count;
@@ -44,7 +50,9 @@ describe('the demo page in a browser', () => {
       place.click({ noWaitAfter: true }),
     ]);
     // Three final answers; on a busy machine a click may first be told "still in progress".
-    const finalAnswers = `[...document.querySelectorAll('#log li')].filter((li) => /^[0-9]{3}/.test(li.textContent)).length >= 3`;
+    const finalAnswers = () =>
+      [...document.querySelectorAll('#log li')].filter((li) => /^[0-9]{3}/.test(li.textContent!))
+        .length >= 3;
     await page.waitForFunction(finalAnswers, undefined, { timeout: 15_000 });
 
     expect(orders.count - before).toBe(1);
@@ -62,9 +70,7 @@ describe('the demo page in a browser', () => {
     await page.screenshot({ path: new URL('demo-page.png', SCREENSHOTS).pathname, fullPage: true });
 
     await page.click('#new-order');
-    await page.waitForFunction(
-      `${tokenShown} && document.getElementById('token').textContent !== ${JSON.stringify(firstToken)}`,
-    );
+    await tokenShown(firstToken);
     await place.click();
     await page.locator('#log li').first().waitFor();
     expect(orders.count - before).toBe(2);

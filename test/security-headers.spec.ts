@@ -135,7 +135,10 @@ describe('security headers', () => {
       expect(parsePolicy(response!.headers()['content-security-policy']).has('script-src')).toBe(
         true,
       );
-      await page.waitForFunction("document.getElementById('token').textContent.includes('.')");
+      // A function, not a string: a string predicate is eval'd on every poll, which the CSP refuses.
+      await page.waitForFunction(() =>
+        document.getElementById('token')!.textContent!.includes('.'),
+      );
       const orders = service.app.get(OrdersService);
       const before = orders.count;
       await page.click('#place');
