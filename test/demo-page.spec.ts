@@ -31,14 +31,10 @@ describe('the demo page in a browser', () => {
   it('places exactly one order for three quick clicks, shows it, and fetches a new token for the next order', async () => {
     const page = await browser.newPage({ viewport: { width: 900, height: 900 } });
     await page.goto(service.url);
-    // Predicates are functions: Playwright evals a string predicate again on every poll, which the
-    // page's CSP (no 'unsafe-eval') refuses; a function is evaluated once, through the debugger.
-    const tokenShown = (previous: string | null) =>
-      page.waitForFunction((previous) => {
-        const token = document.getElementById('token')!.textContent!;
-        return token.includes('.') && token !== previous;
-      }, previous);
-    await tokenShown(null);
+    // Locators, not waitForFunction: Playwright evals its predicate on every poll, which the
+    // page's CSP (no 'unsafe-eval') refuses.
+    const token = page.locator('#token').filter({ hasText: '.' });
+    await token.waitFor();
     const firstToken = await page.textContent('#token');
     const orders = service.app.get(OrdersService);
     const before = orders.count;
@@ -50,10 +46,8 @@ describe('the demo page in a browser', () => {
       place.click({ noWaitAfter: true }),
     ]);
     // Three final answers; on a busy machine a click may first be told "still in progress".
-    const finalAnswers = () =>
-      [...document.querySelectorAll('#log li')].filter((li) => /^[0-9]{3}/.test(li.textContent!))
-        .length >= 3;
-    await page.waitForFunction(finalAnswers, undefined, { timeout: 15_000 });
+    const finalAnswers = page.locator('#log li').filter({ hasText: /^[0-9]{3}/ });
+    await finalAnswers.nth(2).waitFor({ timeout: 15_000 });
 
     expect(orders.count - before).toBe(1);
     const log = (await page.locator('#log li').allTextContents()).filter((line) =>
@@ -70,7 +64,7 @@ describe('the demo page in a browser', () => {
     await page.screenshot({ path: new URL('demo-page.png', SCREENSHOTS).pathname, fullPage: true });
 
     await page.click('#new-order');
-    await tokenShown(firstToken);
+    await token.filter({ hasNotText: firstToken! }).waitFor();
     await place.click();
     await page.locator('#log li').first().waitFor();
     expect(orders.count - before).toBe(2);

@@ -135,10 +135,8 @@ describe('security headers', () => {
       expect(parsePolicy(response!.headers()['content-security-policy']).has('script-src')).toBe(
         true,
       );
-      // A function, not a string: a string predicate is eval'd on every poll, which the CSP refuses.
-      await page.waitForFunction(() =>
-        document.getElementById('token')!.textContent!.includes('.'),
-      );
+      // A locator, not waitForFunction: Playwright evals its predicate on every poll, which the CSP refuses.
+      await page.locator('#token').filter({ hasText: '.' }).waitFor();
       const orders = service.app.get(OrdersService);
       const before = orders.count;
       await page.click('#place');
