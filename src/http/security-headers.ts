@@ -3,6 +3,15 @@ import type { FastifyAdapter } from '@nestjs/platform-fastify';
 import { DEMO_SCRIPT_HASHES } from '../demo/demo-page.js';
 
 /**
+ * What every answer carries, for the answers written before helmet's hooks can run: the HTTP
+ * parser's refusals on the socket and Fastify's router errors (`src/http/http-errors.ts`).
+ */
+export const BASE_SECURITY_HEADERS = {
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+} as const;
+
+/**
  * Security headers on every answer of the Fastify app (docs/CONTRACT.md, security headers), by
  * `@fastify/helmet`: `X-Content-Type-Options: nosniff`, `Referrer-Policy: no-referrer`, and one
  * Content-Security-Policy under which both HTML pages work, the demo page (`/`) and Swagger UI
@@ -17,15 +26,6 @@ import { DEMO_SCRIPT_HASHES } from '../demo/demo-page.js';
  * Express apps are left alone: the Nest module sends no headers of its own, and an Express app
  * that wants the same does `app.use(helmet(...))` with the `helmet` package, as its first middleware.
  */
-/**
- * What every answer carries, for the answers written before helmet's hooks can run: the HTTP
- * parser's refusals on the socket and Fastify's router errors (`src/http/http-errors.ts`).
- */
-export const BASE_SECURITY_HEADERS = {
-  'X-Content-Type-Options': 'nosniff',
-  'Referrer-Policy': 'no-referrer',
-} as const;
-
 export async function useSecurityHeaders(fastify: FastifyAdapter): Promise<void> {
   await fastify.getInstance().register(helmet, {
     contentSecurityPolicy: {
