@@ -92,7 +92,7 @@ describe('Redis at maxmemory (noeviction)', () => {
       await expect(store.recordOutcome(ref, 'o', 'y'.repeat(10_000), 60_000)).rejects.toThrow(
         StoreUnavailableError,
       );
-      expect(await redis.hkeys(`oom:{${ref.tag}}:r:${ref.id}`)).toEqual(['b', 'f', 'o', 'l']);
+      expect(await redis.hkeys(`oom:{${ref.tag}}:r:${ref.id}`)).toEqual(['b', 'f', 'o', 'l', 'e']);
     } finally {
       await freeUp();
     }

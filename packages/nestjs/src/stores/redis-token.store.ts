@@ -9,14 +9,24 @@ import type {
   TokenStore,
 } from '../interfaces/token-store.interface.js';
 import type { LuaScript } from './lua/lua-script.js';
-import { consumeToken, issueToken, recordOutcome } from './lua/scripts.js';
+import {
+  consumeToken,
+  issueToken,
+  recordOutcome,
+  releaseToken,
+  revokeToken,
+} from './lua/scripts.js';
 import { RedisClock } from './redis-clock.js';
 import { StoreUnavailableError } from './store-unavailable.error.js';
 
-const SCRIPTS = [issueToken, consumeToken, recordOutcome];
+const SCRIPTS = [issueToken, consumeToken, recordOutcome, releaseToken, revokeToken];
 
 /** What `defineCommand` adds to a client, looked up by name rather than declared on every consumer's `Redis` type. */
 type ScriptCommand = (...keysAndArgs: (string | number)[]) => Promise<unknown>;
+type ScriptCall = [LuaScript, ...(string | number)[]];
+
+/** How ioredis rejects a command whose `commandTimeout` ran out: sent, answer not yet read. */
+const TIMED_OUT = 'Command timed out';
 
 /**
  * A token's member in the caller's limiter sets: 8 of its 22 id characters (48 bits) are unique
@@ -63,18 +73,15 @@ export class RedisTokenStore implements TokenStore {
   async issue({ ref, binding, ttlMs, limits, deadlineMs }: IssueCommand): Promise<IssueResult> {
     const { bucket, rateLimit, windowMs, maxOutstanding } = limits;
     const deadline = await this.redisDeadline(deadlineMs);
-    const [outcome, retryAfterMs, remaining, resetMs] = (await this.run(
-      issueToken,
+    const keys = [
       this.key(ref, 't', ref.id),
       this.key(ref, 'g', bucket),
       this.key(ref, 'h', bucket),
-      binding,
-      ttlMs,
-      ref.id.slice(0, LIMITER_MEMBER_LENGTH),
-      rateLimit,
-      windowMs,
-      maxOutstanding,
-      deadline,
+    ];
+    const member = ref.id.slice(0, LIMITER_MEMBER_LENGTH);
+    const [outcome, retryAfterMs, remaining, resetMs] = (await this.runOrUndo(
+      [issueToken, ...keys, binding, ttlMs, member, rateLimit, windowMs, maxOutstanding, deadline],
+      [revokeToken, ...keys, binding, member],
     )) as [string, number, number, number];
     if (outcome === 'late') throw lateError();
     if (outcome === 'granted') return { granted: true, remaining, resetMs };
@@ -86,18 +93,15 @@ export class RedisTokenStore implements TokenStore {
   async consume(command: ConsumeCommand): Promise<ConsumeResult> {
     const { ref, bucket, binding, fingerprint, owner, leaseMs, keepMs, deadlineMs } = command;
     const deadline = await this.redisDeadline(deadlineMs);
-    const [state, detail] = (await this.run(
-      consumeToken,
+    const keys = [
       this.key(ref, 't', ref.id),
       this.key(ref, 'r', ref.id),
       this.key(ref, 'h', bucket),
-      binding,
-      fingerprint,
-      owner,
-      leaseMs,
-      keepMs,
-      ref.id.slice(0, LIMITER_MEMBER_LENGTH),
-      deadline,
+    ];
+    const member = ref.id.slice(0, LIMITER_MEMBER_LENGTH);
+    const [state, detail] = (await this.runOrUndo(
+      [consumeToken, ...keys, binding, fingerprint, owner, leaseMs, keepMs, member, deadline],
+      [releaseToken, ...keys, owner, member],
     )) as [string, string?];
     switch (state) {
       case 'late':
@@ -147,6 +151,27 @@ export class RedisTokenStore implements TokenStore {
    */
   private key(ref: TokenRef, kind: 't' | 'r' | 'g' | 'h', name: string): string {
     return `${this.prefix}{${ref.tag}}:${kind}:${name}`;
+  }
+
+  /**
+   * Runs a script that changes something; when its answer does not come in time, queues `undo`
+   * right behind it on the same connection (same hash tag, same node), so Redis runs the undo
+   * after the script whenever it runs the script. The deadline stops a script Redis reaches late;
+   * the undo covers one it ran in time whose answer came too late (slow way back, a stalled event
+   * loop). Not awaited: the caller answers 503 at once either way.
+   */
+  private async runOrUndo(
+    [script, ...keysAndArgs]: ScriptCall,
+    [undo, ...undoKeysAndArgs]: ScriptCall,
+  ): Promise<unknown> {
+    try {
+      return await this.run(script, ...keysAndArgs);
+    } catch (error) {
+      const { cause } = error as StoreUnavailableError;
+      if (cause instanceof Error && cause.message === TIMED_OUT)
+        void this.run(undo, ...undoKeysAndArgs).catch(() => undefined);
+      throw error;
+    }
   }
 
   private run(script: LuaScript, ...keysAndArgs: (string | number)[]): Promise<unknown> {

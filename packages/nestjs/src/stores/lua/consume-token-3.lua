@@ -5,7 +5,9 @@
   Input:
     KEYS[1] token key         {tag}:t:<id>   string: the binding written at issuance
     KEYS[2] marker key        {tag}:r:<id>   hash: b binding, f fingerprint, o owner,
-                                             l lease end (ms since epoch), r recorded outcome
+                                             l lease end (ms since epoch), e when the token
+                                             would have expired (ms since epoch; for
+                                             release-token-3.lua), r recorded outcome
     KEYS[3] held key          {tag}:h:<bucket>   zset of the caller's unused tokens (limiter)
     ARGV[1] binding           subject digest and scope the caller presents
     ARGV[2] fingerprint       of this request
@@ -35,10 +37,11 @@ if binding then
   if binding ~= ARGV[1] then
     return {'unknown'}
   end
+  local now = nowMs()
   -- HSET first: it is deny-oom, so at maxmemory (noeviction) Redis refuses the script here,
   -- before the DEL, and the token stays unused. A freeing first write would let it through.
   redis.call('HSET', KEYS[2], 'b', ARGV[1], 'f', ARGV[2], 'o', ARGV[3],
-    'l', nowMs() + tonumber(ARGV[4]))
+    'l', now + tonumber(ARGV[4]), 'e', now + redis.call('PTTL', KEYS[1]))
   redis.call('PEXPIRE', KEYS[2], ARGV[5])
   redis.call('DEL', KEYS[1])
   -- A used token no longer counts against the caller's quota.

@@ -15,8 +15,8 @@ if redis.call('HGET', KEYS[1], 'o') ~= ARGV[1] then
 end
 -- HSET first: it is deny-oom, so at maxmemory (noeviction) the outcome is refused whole.
 redis.call('HSET', KEYS[1], 'r', ARGV[2])
--- Owner and lease are spent once the outcome is in: dropping them keeps the marker small
--- and makes a second write fail the owner check.
-redis.call('HDEL', KEYS[1], 'o', 'l')
+-- Owner, lease and the token's expiry are spent once the outcome is in: dropping them keeps the
+-- marker small and makes a second write (or a release) fail the owner check.
+redis.call('HDEL', KEYS[1], 'o', 'l', 'e')
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1

@@ -1,0 +1,96 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { Redis } from 'ioredis';
+import request from 'supertest';
+import { OrdersService } from '../src/orders/orders.service.js';
+import { fetchToken, type RunningApp, sleep, startService } from './support/app-harness.js';
+import { connectRedis } from './support/redis-clients.js';
+import { type RedisServerHandle, startRedis } from './support/redis-harness.js';
+import { type SlowAnswersProxy, startSlowAnswersProxy } from './support/slow-answers-proxy.js';
+
+const RATE_LIMIT = 10;
+const SCOPE = 'orders.create';
+
+/**
+ * docs/CONTRACT.md, "Store faults": Redis ran the consume and the issuance in time, but their
+ * answers came after the command time-out (a slow way back). The caller answered 503, so the
+ * store undoes both: the token works as a first use, the 503'd issuance is not charged.
+ */
+describe('Redis answers that arrive after the command time-out', () => {
+  let server: RedisServerHandle;
+  let proxy: SlowAnswersProxy;
+  let redis: Redis;
+  let service: RunningApp;
+
+  beforeAll(async () => {
+    server = await startRedis();
+    proxy = await startSlowAnswersProxy(server.port);
+    redis = (await connectRedis(server)) as Redis;
+    service = await startService({
+      REDIS_URL: proxy.url,
+      TOKEN_RATE_LIMIT: String(RATE_LIMIT),
+      TOKEN_MAX_OUTSTANDING: String(RATE_LIMIT),
+    });
+  });
+  afterAll(async () => {
+    await service.close();
+    await proxy.close();
+    await redis.quit();
+    await server.stop();
+  });
+
+  const postOrder = (token: string) =>
+    request(service.url)
+      .post('/orders')
+      .set('Idempotency-Token', token)
+      .send({ item: 'a', quantity: 1 });
+  const orders = () => service.app.get(OrdersService).count;
+
+  it('undoes a consume and an issuance whose answers came too late', async () => {
+    // Every script has run once on the connection, and Redis' clock is known, before answers slow down.
+    expect((await postOrder(await fetchToken(service.url, { scope: SCOPE }))).status).toBe(201);
+    const token = await fetchToken(service.url, { scope: SCOPE });
+    const [tag, id] = token.split('.');
+    const ordersBefore = orders();
+
+    proxy.delayAnswers(3_000);
+    const started = Date.now();
+    const answers = await Promise.all([
+      postOrder(token),
+      request(service.url).get('/tokens').query({ scope: SCOPE }),
+    ]);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    for (const answer of answers) {
+      expect(answer.status).toBe(503);
+      expect(answer.body).toMatchObject({ code: 'STORE_UNAVAILABLE' });
+      expect(answer.headers['idempotency-token-consumed']).toBeUndefined();
+    }
+    proxy.delayAnswers(0);
+    const deadline = Date.now() + 10_000;
+    while (proxy.held() > 0 && Date.now() < deadline) await sleep(100);
+    expect(proxy.held()).toBe(0);
+
+    // The token is back as it was: unused, with the rest of its lifetime; no marker.
+    expect(await redis.exists(`idem:{${tag}}:r:${id}`)).toBe(0);
+    const ttlMs = await redis.pttl(`idem:{${tag}}:t:${id}`);
+    expect(ttlMs).toBeGreaterThan(880_000);
+    expect(ttlMs).toBeLessThanOrEqual(900_000);
+
+    const first = await postOrder(token);
+    expect(first.status).toBe(201);
+    expect(first.headers['idempotent-replayed']).toBeUndefined();
+    expect(orders()).toBe(ordersBefore + 1);
+    const copy = await postOrder(token);
+    expect(copy.headers['idempotent-replayed']).toBe('true');
+    expect(copy.body.id).toBe(first.body.id);
+    expect(orders()).toBe(ordersBefore + 1);
+
+    // Two grants before the slow answers, none for the 503: this one leaves RATE_LIMIT - 3.
+    const next = await request(service.url).get('/tokens').query({ scope: SCOPE });
+    expect(next.status).toBe(200);
+    expect(next.headers['ratelimit']).toMatch(new RegExp(`^"tokens";r=${RATE_LIMIT - 3};`));
+    // Unused now: only that new token (the restored one was used); the 503'd issuance left none.
+    expect(await redis.keys('idem:*:t:*')).toEqual([
+      expect.stringContaining(next.body.token.split('.')[1]),
+    ]);
+  }, 30_000);
+});
