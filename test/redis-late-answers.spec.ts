@@ -2,7 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Redis } from 'ioredis';
 import request from 'supertest';
 import { OrdersService } from '../src/orders/orders.service.js';
-import { fetchToken, type RunningApp, sleep, startService } from './support/app-harness.js';
+import {
+  fetchToken,
+  placeOrder,
+  type RunningApp,
+  sleep,
+  startService,
+} from './support/app-harness.js';
 import { connectRedis } from './support/redis-clients.js';
 import { type RedisServerHandle, startRedis } from './support/redis-harness.js';
 import { type SlowAnswersProxy, startSlowAnswersProxy } from './support/slow-answers-proxy.js';
@@ -38,11 +44,7 @@ describe('Redis answers that arrive after the command time-out', () => {
     await server.stop();
   });
 
-  const postOrder = (token: string) =>
-    request(service.url)
-      .post('/orders')
-      .set('Idempotency-Token', token)
-      .send({ item: 'a', quantity: 1 });
+  const postOrder = (token: string) => placeOrder(service.url, token);
   const orders = () => service.app.get(OrdersService).count;
 
   it('undoes a consume and an issuance whose answers came too late', async () => {

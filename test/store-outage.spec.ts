@@ -3,6 +3,7 @@ import request from 'supertest';
 import {
   CapturingLogger,
   fetchToken,
+  placeOrder,
   type RunningApp,
   sleep,
   startService,
@@ -24,11 +25,7 @@ describe('Redis outage', () => {
     await server.stop();
   });
 
-  const postOrder = (token: string) =>
-    request(service.url)
-      .post('/orders')
-      .set('Idempotency-Token', token)
-      .send({ item: 'a', quantity: 1 });
+  const postOrder = (token: string) => placeOrder(service.url, token);
 
   it('answers 503 STORE_UNAVAILABLE within 5 s, consumes nothing, then recovers by itself', async () => {
     const token = await fetchToken(service.url, { scope: 'orders.create' });

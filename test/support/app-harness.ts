@@ -88,6 +88,10 @@ export async function fetchToken(
   return response.body.token as string;
 }
 
+/** `POST /orders` with this token and a small valid order, as the tests of store faults send it. */
+export const placeOrder = (url: string, token: string, order = { item: 'a', quantity: 1 }) =>
+  request(url).post('/orders').set('Idempotency-Token', token).send(order);
+
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Collects everything the app logs, to check what must never be in it. */
