@@ -1,4 +1,4 @@
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { startTcpProxy } from './tcp-proxy.js';
 
 export interface LossyProxy {
   /** `http://127.0.0.1:PORT` */
@@ -16,10 +16,7 @@ export interface LossyProxy {
  */
 export async function startLossyProxy(target: URL, drop: RegExp, times = 1): Promise<LossyProxy> {
   let dropped = 0;
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((client) => {
-    const upstream = connect(Number(target.port), target.hostname);
-    sockets.add(client).add(upstream);
+  const proxy = await startTcpProxy(Number(target.port), (client, upstream) => {
     let loseNextAnswer = false;
     client.on('data', (chunk: Buffer) => {
       if (dropped < times && drop.test(chunk.toString('latin1'))) loseNextAnswer = true;
@@ -34,24 +31,6 @@ export async function startLossyProxy(target: URL, drop: RegExp, times = 1): Pro
       }
       client.write(chunk);
     });
-    const end = () => {
-      client.destroy();
-      upstream.destroy();
-      sockets.delete(client);
-      sockets.delete(upstream);
-    };
-    client.on('close', end).on('error', end);
-    upstream.on('close', end).on('error', end);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  return {
-    url: `http://127.0.0.1:${port}`,
-    dropped: () => dropped,
-    close: () =>
-      new Promise((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
-  };
+  return { url: `http://127.0.0.1:${proxy.port}`, dropped: () => dropped, close: proxy.close };
 }

@@ -1,4 +1,4 @@
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { startTcpProxy } from './tcp-proxy.js';
 
 export interface SlowAnswersProxy {
   /** `redis://127.0.0.1:PORT` */
@@ -18,10 +18,7 @@ export interface SlowAnswersProxy {
 export async function startSlowAnswersProxy(targetPort: number): Promise<SlowAnswersProxy> {
   let delayMs = 0;
   let held = 0;
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((client) => {
-    const upstream = connect(targetPort, '127.0.0.1');
-    sockets.add(client).add(upstream);
+  const proxy = await startTcpProxy(targetPort, (client, upstream) => {
     const queue: { chunk: Buffer; dueAt: number }[] = [];
     let timer: NodeJS.Timeout | undefined;
     const pump = () => {
@@ -40,27 +37,15 @@ export async function startSlowAnswersProxy(targetPort: number): Promise<SlowAns
       queue.push({ chunk, dueAt: Math.max(Date.now() + delayMs, queue.at(-1)?.dueAt ?? 0) });
       if (!timer) pump();
     });
-    const end = () => {
+    return () => {
       clearTimeout(timer);
       held -= queue.splice(0).reduce((sum, { chunk }) => sum + chunk.length, 0);
-      client.destroy();
-      upstream.destroy();
-      sockets.delete(client);
-      sockets.delete(upstream);
     };
-    client.on('close', end).on('error', end);
-    upstream.on('close', end).on('error', end);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url: `redis://127.0.0.1:${proxy.port}`,
     delayAnswers: (ms) => (delayMs = ms),
     held: () => held,
-    close: () =>
-      new Promise((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
+    close: proxy.close,
   };
 }
