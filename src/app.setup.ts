@@ -7,43 +7,18 @@ import type {
 } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-express';
-import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { ProblemDetailsFilter } from '@idempotency-tokens/nestjs';
-import { capConnectionsPerAddress } from './http/connection-cap.js';
-import { closeConnectionsOnShutdown } from './http/graceful-close.js';
 import {
-  answerClientError,
-  answerFrameworkError,
-  answerTooManyHeaders,
-  answerWrongMethods,
-} from './http/http-errors.js';
-import { useSecurityHeaders } from './http/security-headers.js';
-import { ROUTE_PATH } from './logging/request-logger.js';
+  CONTRACT_HTTP_LIMITS,
+  createFastifyAdapter,
+  type HttpLimits,
+} from './http/fastify-adapter.js';
 import { setupOpenApi } from './openapi.js';
 
 /** the contract's body limit; both adapters must refuse a larger body before any guard runs. */
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 
 export type AdapterKind = 'fastify' | 'express';
-
-/** What a slow or greedy client may hold (docs/CONTRACT.md, slow clients). */
-export interface HttpLimits {
-  /** The request's headers must have arrived this long after its first byte. */
-  headersTimeoutMs: number;
-  /** The whole request must have arrived this long after its first byte. */
-  requestTimeoutMs: number;
-  /** An idle keep-alive connection is closed after this long (under 75 s, so proxies close first). */
-  keepAliveTimeoutMs: number;
-  /** Open connections per client address; 0: no cap. */
-  maxConnectionsPerAddress: number;
-}
-
-export const CONTRACT_HTTP_LIMITS: HttpLimits = {
-  headersTimeoutMs: 10_000,
-  requestTimeoutMs: 30_000,
-  keepAliveTimeoutMs: 72_000,
-  maxConnectionsPerAddress: 256,
-};
 
 export interface CreateAppOptions {
   /** Fastify is the service's adapter; Express is supported for apps that import the module. */
@@ -70,30 +45,7 @@ export async function createApp(
   const loggerOption = { bufferLogs, ...(logger === undefined ? {} : { logger }) };
   let app: INestApplication;
   if (adapter === 'fastify') {
-    // Fastify takes a hop count at run time (lib/request.js) though its types omit it.
-    const fastify = new FastifyAdapter({
-      bodyLimit: BODY_LIMIT_BYTES,
-      trustProxy: trustProxy as boolean | string[],
-      requestTimeout: limits.requestTimeoutMs,
-      keepAliveTimeout: limits.keepAliveTimeoutMs,
-      // Node checks the two time-outs every 30 s by default: a 10 s bound could take 40 s.
-      http: { headersTimeout: limits.headersTimeoutMs, connectionsCheckingInterval: 1_000 },
-      clientErrorHandler: answerClientError,
-      frameworkErrors: answerFrameworkError,
-      // A request arriving during the drain is served and its connection closed, not refused.
-      return503OnClosing: false,
-    });
-    // First: every hook added after it, including Nest's middleware, answers with its headers.
-    await useSecurityHeaders(fastify);
-    capConnectionsPerAddress(fastify.getHttpServer(), limits.maxConnectionsPerAddress);
-    answerTooManyHeaders(fastify.getInstance());
-    answerWrongMethods(fastify.getInstance());
-    closeConnectionsOnShutdown(fastify.getInstance());
-    // The request log names the route; Fastify knows it from onRequest on, on its own request object.
-    fastify.getInstance().addHook('onRequest', (request, _reply, done) => {
-      (request.raw as { [ROUTE_PATH]?: string })[ROUTE_PATH] = request.routeOptions.url;
-      done();
-    });
+    const fastify = await createFastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES, trustProxy, limits });
     app = await NestFactory.create(rootModule, fastify, loggerOption);
   } else {
     // Express' own JSON parser defaults to 100 KiB: replace it with one at the same limit as Fastify's.

@@ -1,7 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { connect, type Socket } from 'node:net';
 import request from 'supertest';
-import { CONTRACT_HTTP_LIMITS, createApp } from '../src/app.setup.js';
+import { createApp } from '../src/app.setup.js';
+import { CONTRACT_HTTP_LIMITS } from '../src/http/fastify-adapter.js';
 import { AppModule } from '../src/app.module.js';
 import { loadConfig } from '../src/config/app-config.js';
 import { MAX_HEADER_FIELDS } from '../src/http/http-errors.js';

@@ -2,7 +2,8 @@ import type { DynamicModule, INestApplication, LoggerService } from '@nestjs/com
 import request from 'supertest';
 import type { DestinationStream } from 'pino';
 import { AppModule } from '../../src/app.module.js';
-import { type AdapterKind, createApp, type HttpLimits } from '../../src/app.setup.js';
+import { type AdapterKind, createApp } from '../../src/app.setup.js';
+import type { HttpLimits } from '../../src/http/fastify-adapter.js';
 import { loadConfig } from '../../src/config/app-config.js';
 
 export const ADAPTERS: AdapterKind[] = ['fastify', 'express'];
