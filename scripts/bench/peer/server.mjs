@@ -8,60 +8,37 @@
  * Usage: (cd scripts/bench/peer && npm run setup) then PORT=… REDIS_URL=… node server.mjs
  */
 import 'reflect-metadata';
-import { randomUUID } from 'node:crypto';
 import { Body, Controller, Get, HttpCode, Module, Post, Res, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Idempotent, NodeIdempotencyModule } from '@node-idempotency/nestjs';
-import { IsInt, IsString, Length, Max, Min } from 'class-validator';
-
-/** What TypeScript emits for `@A() @B() member`: methods get their descriptor back, properties none. */
-const decorate = (decorators, target, key) => {
-  const descriptor = key && Object.getOwnPropertyDescriptor(target, key);
-  const result = Reflect.decorate(decorators, target, key, descriptor);
-  if (descriptor) Object.defineProperty(target, key, result);
-  return result;
-};
-
-/** The service's CreateOrderDto: item 1..100 characters, quantity 1..1000. */
-class CreateOrderDto {}
-decorate([IsString(), Length(1, 100)], CreateOrderDto.prototype, 'item');
-decorate([IsInt(), Min(1), Max(1000)], CreateOrderDto.prototype, 'quantity');
+import * as validators from 'class-validator';
+import {
+  createOrderDto,
+  decorate,
+  healthController,
+  placeOrder,
+  route,
+} from '../lib/plain-nest.mjs';
 
 class OrdersController {
   create(order, reply) {
-    const created = {
-      id: randomUUID(),
-      item: order.item,
-      quantity: order.quantity,
-      createdAt: new Date().toISOString(),
-    };
-    reply.header('Location', `/orders/${created.id}`);
-    return created;
+    return placeOrder(order, reply);
   }
 }
-Reflect.defineMetadata(
-  'design:paramtypes',
-  [CreateOrderDto, Object],
-  OrdersController.prototype,
+route(
+  OrdersController,
   'create',
+  [
+    {
+      type: createOrderDto(validators),
+      decorator: Body(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true })),
+    },
+    { decorator: Res({ passthrough: true }) },
+  ],
+  [Post(), HttpCode(201), Idempotent()],
 );
-Body(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true }))(
-  OrdersController.prototype,
-  'create',
-  0,
-);
-Res({ passthrough: true })(OrdersController.prototype, 'create', 1);
-decorate([Post(), HttpCode(201), Idempotent()], OrdersController.prototype, 'create');
 decorate([Controller('orders')], OrdersController);
-
-class HealthController {
-  health() {
-    return { status: 'ok' };
-  }
-}
-decorate([Get()], HealthController.prototype, 'health');
-decorate([Controller('health')], HealthController);
 
 class PeerModule {}
 decorate(
@@ -73,7 +50,7 @@ decorate(
           cacheTTLMS: 86_400_000,
         }),
       ],
-      controllers: [OrdersController, HealthController],
+      controllers: [OrdersController, healthController({ Controller, Get })],
     }),
   ],
   PeerModule,
