@@ -4,7 +4,7 @@ import {
   Module,
   type NestModule,
 } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
+import { APP_GUARD, HttpAdapterHost } from '@nestjs/core';
 import type { Cluster, Redis } from 'ioredis';
 import type { DestinationStream } from 'pino';
 import { ApiKeyGuard } from './auth/api-key.guard.js';
@@ -12,7 +12,7 @@ import type { AppConfig } from './config/app-config.js';
 import { APP_CONFIG, ConfigModule } from './config/config.module.js';
 import { DemoController } from './demo/demo.controller.js';
 import { HealthModule } from './health/health.module.js';
-import { JsonOnlyMiddleware } from './http/json-only.middleware.js';
+import { JsonOnlyMiddleware } from './http/json-only.js';
 import { IdempotencyModule } from '@idempotency-tokens/nestjs';
 import { LoggingModule } from './logging/logging.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
@@ -22,8 +22,12 @@ import { REDIS_CLIENT, RedisModule } from './redis/redis.module.js';
 /** The token service: the idempotency module on the app's Redis, the demo orders and page, health, metrics, logs. */
 @Module({})
 export class AppModule implements NestModule {
+  constructor(private readonly adapterHost: HttpAdapterHost) {}
+
+  /** Fastify refuses bodies other than JSON in a hook of its own (src/http/fastify-adapter.ts). */
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(JsonOnlyMiddleware).forRoutes('*');
+    if (this.adapterHost.httpAdapter.getType() === 'express')
+      consumer.apply(JsonOnlyMiddleware).forRoutes('*');
   }
 
   /** `logDestination`: where request logs go instead of stdout (tests read them). */

@@ -45,7 +45,7 @@ export async function createApp(
   const loggerOption = { bufferLogs, ...(logger === undefined ? {} : { logger }) };
   let app: INestApplication;
   if (adapter === 'fastify') {
-    const fastify = await createFastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES, trustProxy, limits });
+    const fastify = createFastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES, trustProxy, limits });
     app = await NestFactory.create(rootModule, fastify, loggerOption);
   } else {
     // Express' own JSON parser defaults to 100 KiB: replace it with one at the same limit as Fastify's.

@@ -8,6 +8,7 @@ import {
   answerTooManyHeaders,
   answerWrongMethods,
 } from './http-errors.js';
+import { refuseBodiesOtherThanJson } from './json-only.js';
 import { useSecurityHeaders } from './security-headers.js';
 
 /** What a slow or greedy client may hold (docs/CONTRACT.md, slow clients). */
@@ -40,11 +41,11 @@ export interface FastifySetup {
  * connection cap, problem details for what the parser and router refuse, security headers,
  * shutdown that does not wait on keep-alive connections, and the route name for the request log.
  */
-export async function createFastifyAdapter({
+export function createFastifyAdapter({
   bodyLimit,
   trustProxy,
   limits,
-}: FastifySetup): Promise<FastifyAdapter> {
+}: FastifySetup): FastifyAdapter {
   const adapter = new FastifyAdapter({
     bodyLimit,
     // Fastify takes a hop count at run time (lib/request.js) though its types omit it.
@@ -58,12 +59,13 @@ export async function createFastifyAdapter({
     // A request arriving during the drain is served and its connection closed, not refused.
     return503OnClosing: false,
   });
-  // First: every hook added after it, including Nest's middleware, answers with its headers.
-  await useSecurityHeaders(adapter);
   const fastify = adapter.getInstance();
+  // First: every hook added after it, including Nest's middleware, answers with its headers.
+  useSecurityHeaders(fastify);
   capConnectionsPerAddress(adapter.getHttpServer(), limits.maxConnectionsPerAddress);
   answerTooManyHeaders(fastify);
   answerWrongMethods(fastify);
+  refuseBodiesOtherThanJson(fastify);
   closeConnectionsOnShutdown(fastify);
   // The request log names the route; Fastify knows it from onRequest on, on its own request object.
   fastify.addHook('onRequest', (request, _reply, done) => {

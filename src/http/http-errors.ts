@@ -9,7 +9,7 @@ import {
   requestTimeout,
 } from '@idempotency-tokens/nestjs';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { BASE_SECURITY_HEADERS } from './security-headers.js';
+import { SECURITY_HEADERS } from './security-headers.js';
 
 /**
  * The refusals that Node's HTTP parser and Fastify's router make before Nest sees a request, as
@@ -35,7 +35,7 @@ function rawAnswer({ problem }: ProblemException): string {
     'Content-Type': PROBLEM_JSON,
     'Content-Length': Buffer.byteLength(body),
     Connection: 'close',
-    ...BASE_SECURITY_HEADERS,
+    ...SECURITY_HEADERS,
   };
   const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
   return `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status]}\r\n${lines.join('')}\r\n${body}`;
@@ -48,10 +48,10 @@ export function answerFrameworkError(
   reply: FastifyReply,
 ): void {
   // Fastify answers these before any hook runs, helmet's included.
-  void sendProblem(reply.headers(BASE_SECURITY_HEADERS), badRequest(`${error.message}.`));
+  void sendProblem(reply.headers(SECURITY_HEADERS), badRequest(`${error.message}.`));
 }
 
-function sendProblem(reply: FastifyReply, { problem, headers }: ProblemException) {
+export function sendProblem(reply: FastifyReply, { problem, headers }: ProblemException) {
   return reply.code(problem.status).headers(headers).type(PROBLEM_JSON).send(problem);
 }
 
