@@ -1,73 +1,113 @@
 /**
- * Load generator for first-use POST /orders: autocannon's CLI cannot give each request its own
- * token, so this drives autocannon's API and takes the next pre-issued token for every request.
- * run.mjs starts it as its own process, so its CPU is never the server's.
+ * The benchmark's load generator: autocannon's API, for every scenario of every server, so that
+ * all runs are driven alike. run.mjs starts it as its own process, so its CPU is never the server's.
  *
- *   node scripts/bench/load.mjs --url http://127.0.0.1:PORT/orders --tokens FILE \
- *     --connections 50 --duration 10 --body '{"item":"book","quantity":2}' [--rate REQ_PER_S]
+ *   node scripts/bench/load.mjs --url http://127.0.0.1:PORT/orders [--method POST]
+ *     [--body JSON] [--header name=value ...] [--take NAME=FILE | --fresh NAME | --cycle NAME=FILE]
+ *     [--connections 50] [--duration 10] [--rate REQ_PER_S]
  *
- * Prints autocannon's result as JSON, plus `tokens: { available, taken, exhausted }`.
- * When the tokens run out the run is stopped, and every request after that carries a token no
- * server accepts: it is a 400 in `non2xx`, never a success, and `exhausted` says how many.
+ * At most one header may change from request to request:
+ *   --take NAME=FILE   the next line of FILE per request (pre-issued tokens); when they run out
+ *                      the run stops, and the requests already built carry the value
+ *                      `exhausted`, which no server accepts: a 400, never a success, counted
+ *   --fresh NAME       a new random UUID per request (keys a client chooses)
+ *   --cycle NAME=FILE  the lines of FILE in turn, from the first again after the last (callers)
+ *
+ * Prints autocannon's result as JSON, plus `perRequest: { header, mode, available, used,
+ * exhausted }` and `loaderCpuSeconds`.
  */
 import autocannon from 'autocannon';
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+
+const USAGE =
+  'usage: load.mjs --url URL [--method M] [--body TEXT] [--header NAME=VALUE ...] ' +
+  '[--take NAME=FILE | --fresh NAME | --cycle NAME=FILE] [--connections N] [--duration S] [--rate R]';
+
+function fail(message) {
+  console.error(`${message}\n${USAGE}`);
+  process.exit(2);
+}
 
 const { values } = parseArgs({
   options: {
     url: { type: 'string' },
-    tokens: { type: 'string' },
+    method: { type: 'string', default: 'GET' },
+    body: { type: 'string' },
+    header: { type: 'string', multiple: true, default: [] },
+    take: { type: 'string' },
+    fresh: { type: 'string' },
+    cycle: { type: 'string' },
     connections: { type: 'string', default: '50' },
     duration: { type: 'string', default: '10' },
-    body: { type: 'string', default: '{"item":"book","quantity":2}' },
     rate: { type: 'string', default: '0' }, // requests/s over all connections; 0: unlimited
   },
 });
-if (!values.url || !values.tokens) {
-  console.error(
-    'usage: load.mjs --url URL --tokens FILE [--connections N] [--duration S] [--body JSON]',
-  );
-  process.exit(2);
-}
+if (!values.url) fail('--url is required');
 const target = new URL(values.url);
-if (target.hostname !== '127.0.0.1') {
-  console.error(`refusing to load ${values.url}: loopback (127.0.0.1) only`);
-  process.exit(2);
+if (target.hostname !== '127.0.0.1')
+  fail(`refusing to load ${values.url}: loopback (127.0.0.1) only`);
+
+/** `name=value` → [lower-case name, value]; the value may itself contain `=`. */
+function pair(text, option) {
+  const at = text.indexOf('=');
+  if (at < 1) fail(`${option} takes NAME=VALUE, got ${JSON.stringify(text)}`);
+  return [text.slice(0, at).toLowerCase(), text.slice(at + 1)];
 }
 
-const tokens = readFileSync(values.tokens, 'utf8').split('\n').filter(Boolean);
-let taken = 0;
-let exhausted = 0;
+function lines(file) {
+  const found = readFileSync(file, 'utf8').split('\n').filter(Boolean);
+  if (found.length === 0) fail(`${file} has no lines`);
+  return found;
+}
+
+/** The header set per request, if any: its name and `next()`, undefined once values run out. */
+function perRequestSource() {
+  const modes = ['take', 'fresh', 'cycle'].filter((mode) => values[mode] !== undefined);
+  if (modes.length > 1) fail('at most one of --take, --fresh, --cycle');
+  const [mode] = modes;
+  if (mode === undefined) return undefined;
+  if (mode === 'fresh')
+    return { mode, header: values.fresh.toLowerCase(), available: null, next: randomUUID };
+  const [header, file] = pair(values[mode], `--${mode}`);
+  const all = lines(file);
+  let used = 0;
+  const next =
+    mode === 'take'
+      ? () => (used < all.length ? all[used++] : undefined)
+      : () => all[used++ % all.length];
+  return { mode, header, available: all.length, next };
+}
+
+const source = perRequestSource();
+const counts = { used: 0, exhausted: 0 };
 let instance;
 
 /** Called by autocannon once per request it builds, just before sending it. */
-function withNextToken(request) {
-  let token;
-  if (taken < tokens.length) {
-    token = tokens[taken];
-    taken += 1;
-  } else {
-    exhausted += 1;
-    token = 'exhausted'; // fails the codec's shape check: TOKEN_INVALID, no Redis call
+function withNextValue(request) {
+  let value = source.next();
+  if (value === undefined) {
+    counts.exhausted += 1;
+    value = 'exhausted';
     instance?.stop(); // undefined while autocannon builds each connection's first request
-  }
-  return { ...request, headers: { ...request.headers, 'idempotency-token': token } };
+  } else counts.used += 1;
+  return { ...request, headers: { ...request.headers, [source.header]: value } };
 }
 
 const cpuAtStart = process.cpuUsage();
 instance = autocannon(
   {
-    url: `${target.origin}${target.pathname}`,
+    url: target.href,
     connections: Number(values.connections),
     duration: Number(values.duration),
     ...(Number(values.rate) > 0 ? { overallRate: Number(values.rate) } : {}),
     requests: [
       {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: values.body,
-        setupRequest: withNextToken,
+        method: values.method,
+        headers: Object.fromEntries(values.header.map((text) => pair(text, '--header'))),
+        ...(values.body === undefined ? {} : { body: values.body }),
+        ...(source ? { setupRequest: withNextValue } : {}),
       },
     ],
   },
@@ -80,12 +120,17 @@ instance = autocannon(
     process.stdout.write(
       JSON.stringify({
         ...result,
-        tokens: { available: tokens.length, taken, exhausted },
+        perRequest: source && {
+          header: source.header,
+          mode: source.mode,
+          available: source.available,
+          ...counts,
+        },
         loaderCpuSeconds: (cpu.user + cpu.system) / 1e6,
       }),
       () => process.exit(0), // do not wait for autocannon's timers: the result is out
     );
   },
 );
-// Fewer tokens than connections: they ran out while autocannon was still connecting.
-if (exhausted > 0) instance.stop();
+// Fewer values than connections: they ran out while autocannon was still connecting.
+if (counts.exhausted > 0) instance.stop();

@@ -1,14 +1,17 @@
 /**
- * `npm run bench`: the NestJS service against a raw node:http baseline doing the same Redis
- * work, on a Redis of its own. See docs/PERFORMANCE.md.
+ * `npm run bench`: the service against the peer (@node-idempotency/nestjs), a bare Nest +
+ * Fastify app (the framework's floor) and a raw node:http baseline doing the service's Redis
+ * work, side by side on one Redis of their own, with one load generator. See docs/PERFORMANCE.md.
  *
  * Knobs: BENCH_DURATION (s per run, 10), BENCH_ROUNDS (3), BENCH_CONNECTIONS (50),
  * BENCH_RATE (req/s for all connections, 0 = flat out), BENCH_MEMORY=0 skips the memory part,
- * BENCH_LOG_LEVEL sets the servers' LOG_LEVEL (default: the service's own, one line per request).
+ * BENCH_LOG_LEVEL sets the servers' LOG_LEVEL (default: the service's own, one line per request),
+ * BENCH_SERVERS / BENCH_SCENARIOS (comma lists, default all) run a subset, BENCH_PIN=0 leaves
+ * the servers unpinned, BENCH_RESULTS_DIR moves the results.
  * Progress goes to stderr, the report (Markdown) to stdout, the raw numbers to
- * scripts/bench/results/latest.json.
+ * <results>/latest.json (scripts/bench/results/ unless BENCH_RESULTS_DIR says otherwise).
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import {
   closeSync,
   existsSync,
@@ -21,7 +24,7 @@ import {
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { baseUrl, closeAgent, issueTokens, preflight, send, usedToken } from './lib/http.mjs';
+import { baseUrl, closeAgent, send } from './lib/http.mjs';
 import { measureMemory } from './lib/memory.mjs';
 import {
   assertAlive,
@@ -34,49 +37,56 @@ import {
   stopAll,
   waitFor,
 } from './lib/processes.mjs';
-import { redisVersion, scriptCalls, startRedis } from './lib/redis.mjs';
+import { callsSince, commandCalls, redisVersion, roundTrips, startRedis } from './lib/redis.mjs';
 import {
   cpuTable,
   invalidRuns,
   memoryTable,
   resultsTable,
-  SCENARIOS,
+  statusTable,
   summarize,
   targetChecks,
 } from './lib/report.mjs';
-import {
-  ORDER_BODY,
-  readOptions,
-  REPO_ROOT,
-  RESULTS_DIR,
-  SCOPE,
-  serverEnv,
-} from './lib/settings.mjs';
+import { learnRate, SCENARIOS, SERVERS } from './lib/servers.mjs';
+import { readOptions, REPO_ROOT, serverEnv } from './lib/settings.mjs';
 
-const AUTOCANNON_CLI = join(REPO_ROOT, 'node_modules/autocannon/autocannon.js');
 const LOAD_SCRIPT = join(REPO_ROOT, 'scripts/bench/load.mjs');
 /** Outcome writes are fire-and-forget: let the last ones land before reading CPU and Redis counters. */
 const SETTLE_MS = 250;
-/** Token supply for a first-use run: the rate expected × duration × this margin (see tokenSupply). */
-const TOKEN_MARGIN = 1.5;
-const MIN_TOKENS = 5_000;
-const MAX_TOKENS = 1_000_000;
-const FALLBACK_RATE = 30_000 / 10; // 30 000 tokens for a 10 s run when nothing was measured yet
+/** The core the servers run on when pinned; Redis and the load generator get the others. */
+const SERVER_CPU = '1';
 
 const log = (message) => console.error(`[bench] ${message}`);
+
+/**
+ * The reference numbers were taken with the server on one core of its own: `taskset -c 1`,
+ * where taskset works and there is a second core. Redis and the load generator stay unpinned.
+ */
+function pinning(options) {
+  if (!options.pin) return { prefix: [], note: 'servers not pinned (BENCH_PIN=0)' };
+  if (cpus().length < 2) return { prefix: [], note: 'servers not pinned (1 CPU)' };
+  const probe = spawnSync('taskset', ['-c', SERVER_CPU, 'true'], { stdio: 'ignore' });
+  if (probe.error || probe.status !== 0)
+    return { prefix: [], note: `servers not pinned (taskset -c ${SERVER_CPU} unavailable)` };
+  return {
+    prefix: ['taskset', '-c', SERVER_CPU],
+    note: `servers pinned to CPU ${SERVER_CPU} (taskset)`,
+  };
+}
 
 /**
  * stdout (the service's one JSON line per request) goes to /dev/null: writing it is part of the
  * service's cost, keeping it is not. stderr, empty unless something breaks, goes to a file.
  */
-async function startServer(name, args, redisUrl, logLevel) {
+async function startServer(server, redisUrl, { options, pin }) {
   const port = await freePort();
-  mkdirSync(RESULTS_DIR, { recursive: true });
-  const stderrFile = join(RESULTS_DIR, `${name}.stderr.log`);
+  mkdirSync(options.resultsDir, { recursive: true });
+  const stderrFile = join(options.resultsDir, `${server.process}.stderr.log`);
   const stderr = openSync(stderrFile, 'w');
-  const child = startProcess(name, process.execPath, args, {
+  const [command, ...args] = [...pin.prefix, process.execPath, ...server.args];
+  const child = startProcess(server.process, command, args, {
     cwd: REPO_ROOT,
-    env: serverEnv({ port, redisUrl, logLevel }),
+    env: { ...serverEnv({ port, redisUrl, logLevel: options.logLevel }), ...server.env },
     stdio: ['ignore', 'ignore', stderr],
     critical: true,
   });
@@ -85,120 +95,90 @@ async function startServer(name, args, redisUrl, logLevel) {
   const base = baseUrl(port);
   try {
     await waitFor(
-      `${name} on ${base}`,
+      `${server.process} on ${base}`,
       async () => (await send(`${base}/health`, { timeoutMs: 1_000 })).status === 200,
       { timeoutMs: 60_000, child },
     );
   } catch (error) {
     throw new Error(`${error.message}${child.benchHint}`, { cause: error });
   }
-  return { name, child, base };
+  return { ...server, child, base };
 }
 
-function autocannonCliArgs(options, url, { method = 'GET', headers = {}, body } = {}) {
+/** The load.mjs command line for a load (what a scenario's preparation returns). */
+function loadArgs(base, load, { connections, durationSeconds, rate }) {
+  const { path, method = 'GET', body, headers = {}, perRequest } = load;
   const args = [
-    AUTOCANNON_CLI,
-    '-c',
-    String(options.connections),
-    '-d',
-    String(options.durationSeconds),
-    '-j',
-    '-n',
+    LOAD_SCRIPT,
+    '--url',
+    `${base}${path}`,
+    '--method',
+    method,
+    '--connections',
+    String(connections),
+    '--duration',
+    String(durationSeconds),
+    '--rate',
+    String(rate),
   ];
-  if (options.rate > 0) args.push('-R', String(options.rate));
-  if (method !== 'GET') args.push('-m', method);
-  for (const [name, value] of Object.entries(headers)) args.push('-H', `${name}=${value}`);
-  if (body !== undefined) args.push('-b', body);
-  return [...args, url];
-}
-
-/**
- * How many tokens a first-use run may use: the fastest run of either server so far, GET /tokens
- * included (issuing is usually the faster path, and the two servers can differ twofold), or the
- * fixed rate; with a margin.
- */
-function tokenSupply(ctx, options) {
-  const seen = Math.max(ctx.rates.issue, ctx.rates['first-use']);
-  const rate = options.rate > 0 ? options.rate : seen > 0 ? seen : FALLBACK_RATE;
-  const wanted = Math.ceil(rate * options.durationSeconds * TOKEN_MARGIN) + options.connections * 4;
-  return Math.min(MAX_TOKENS, Math.max(MIN_TOKENS, wanted));
-}
-
-/** Per scenario: puts Redis and the server in the run's starting state, returns the load command. */
-const PREPARE = {
-  async issue(server, ctx) {
-    return autocannonCliArgs(ctx.options, `${server.base}/tokens?scope=${SCOPE}`);
-  },
-  async 'first-use'(server, ctx) {
-    const count = tokenSupply(ctx, ctx.options);
-    const started = Date.now();
-    const tokens = await issueTokens(server.base, count, {
-      concurrency: 50,
-      timeoutMs: 60_000 + count,
-    });
-    log(
-      `  pre-issued ${count} tokens on ${server.name} in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+  if (body !== undefined) args.push('--body', body);
+  for (const [name, value] of Object.entries(headers)) args.push('--header', `${name}=${value}`);
+  if (perRequest)
+    args.push(
+      `--${perRequest.mode}`,
+      perRequest.file ? `${perRequest.header}=${perRequest.file}` : perRequest.header,
     );
-    const file = join(ctx.tmp, `tokens-${server.name}.txt`);
-    writeFileSync(file, tokens.join('\n'));
-    return [
-      LOAD_SCRIPT,
-      '--url',
-      `${server.base}/orders`,
-      '--tokens',
-      file,
-      '--connections',
-      String(ctx.options.connections),
-      '--duration',
-      String(ctx.options.durationSeconds),
-      '--body',
-      ORDER_BODY,
-      '--rate',
-      String(ctx.options.rate),
-    ];
-  },
-  async replay(server, ctx) {
-    const token = await usedToken(server.base);
-    return autocannonCliArgs(ctx.options, `${server.base}/orders`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'idempotency-token': token },
-      body: ORDER_BODY,
-    });
-  },
-};
+  return args;
+}
 
-/** One timed run, with the server's, Redis' and the load generator's CPU and Redis' script calls around it. */
+/** One timed run, with the server's, Redis' and the load generator's CPU and Redis' calls around it. */
 async function measuredRun(scenario, server, round, ctx) {
   assertAlive(server.child, server.child.benchHint);
   assertAlive(ctx.redis.child);
   await ctx.redis.admin.flushall(); // every run starts from the same empty Redis
-  const args = await PREPARE[scenario](server, ctx);
+  const load = await server.scenarios[scenario.id](server, ctx);
   const before = {
     server: cpuSeconds(server.child.pid),
     redis: cpuSeconds(ctx.redis.child.pid),
     loader: reapedChildrenCpuSeconds(),
-    calls: await scriptCalls(ctx.redis.admin),
+    calls: await commandCalls(ctx.redis.admin),
   };
-  const result = await runJsonProcess(`load ${scenario} ${server.name}`, process.execPath, args, {
-    cwd: REPO_ROOT,
-    timeoutMs: (ctx.options.durationSeconds + 60) * 1000,
-  });
+  const result = await runJsonProcess(
+    `load ${scenario.id} ${server.process}`,
+    process.execPath,
+    loadArgs(server.base, load, ctx.options),
+    { cwd: REPO_ROOT, timeoutMs: (ctx.options.durationSeconds + 60) * 1000 },
+  );
   const loaderCpuSeconds = reapedChildrenCpuSeconds() - before.loader;
   await delay(SETTLE_MS);
   assertAlive(server.child, server.child.benchHint); // a server that died mid-run has no CPU to read
-  const serverCpuSeconds = cpuSeconds(server.child.pid) - before.server;
-  const redisCpuSeconds = cpuSeconds(ctx.redis.child.pid) - before.redis;
-  const calls = (await scriptCalls(ctx.redis.admin)) - before.calls;
   return toRecord({
     scenario,
-    server: server.name,
+    server,
     round,
     result,
-    serverCpuSeconds,
-    redisCpuSeconds,
+    serverCpuSeconds: cpuSeconds(server.child.pid) - before.server,
+    redisCpuSeconds: cpuSeconds(ctx.redis.child.pid) - before.redis,
     loaderCpuSeconds,
-    calls,
+    redisCalls: callsSince(before.calls, await commandCalls(ctx.redis.admin)),
   });
+}
+
+/** Why a run does not count; empty when it does. */
+function problemsOf(result, accepted, answered) {
+  const problems = [];
+  const others = Object.entries(result.statusCodeStats ?? {}).filter(
+    ([status]) => !accepted.includes(Number(status)),
+  );
+  if (others.length > 0)
+    problems.push(
+      `answers of other statuses than ${accepted.join(', ')}: ${JSON.stringify(Object.fromEntries(others))}`,
+    );
+  if (result.errors > 0) problems.push(`${result.errors} errors (${result.timeouts} timeouts)`);
+  if (result.perRequest?.exhausted > 0)
+    problems.push(`tokens ran out: ${result.perRequest.exhausted} requests without one`);
+  if (answered === 0) problems.push('no request answered');
+  return problems;
 }
 
 function toRecord({
@@ -209,31 +189,29 @@ function toRecord({
   serverCpuSeconds,
   redisCpuSeconds,
   loaderCpuSeconds,
-  calls,
+  redisCalls,
 }) {
-  const ok = result['2xx'];
+  // Answers of an accepted status: 2xx, and for 1 000 callers the limiter's 429 as well.
+  const answered = scenario.accepted.reduce(
+    (sum, status) => sum + (result.statusCodeStats?.[status]?.count ?? 0),
+    0,
+  );
   const completed = result.requests.total;
-  const problems = [];
-  if (result.non2xx > 0)
-    problems.push(`${result.non2xx} non-2xx answers ${JSON.stringify(result.statusCodeStats)}`);
-  if (result.errors > 0) problems.push(`${result.errors} errors (${result.timeouts} timeouts)`);
-  if (result.tokens?.exhausted > 0)
-    problems.push(`tokens ran out: ${result.tokens.exhausted} requests without one`);
-  if (ok === 0) problems.push('no successful request');
+  const problems = problemsOf(result, scenario.accepted, answered);
   return {
     round,
-    scenario,
-    server,
+    scenario: scenario.id,
+    server: server.name,
+    process: server.process,
     valid: problems.length === 0,
     problems,
     durationSeconds: result.duration,
-    requests2xx: ok,
+    requestsAnswered: answered,
     requestsCompleted: completed,
-    non2xx: result.non2xx,
     errors: result.errors,
     timeouts: result.timeouts,
     statusCodes: result.statusCodeStats,
-    requestsPerSecond: ok / result.duration, // successes only: a 400 is never throughput
+    requestsPerSecond: answered / result.duration,
     latencyMs: {
       average: result.latency.average,
       p50: result.latency.p50,
@@ -244,17 +222,18 @@ function toRecord({
     serverCpuSeconds,
     redisCpuSeconds,
     loaderCpuSeconds,
-    requestsPerServerCpuSecond: serverCpuSeconds > 0 ? ok / serverCpuSeconds : undefined,
-    scriptCallsPerRequest: completed > 0 ? calls / completed : undefined,
-    tokens: result.tokens,
+    requestsPerServerCpuSecond: serverCpuSeconds > 0 ? answered / serverCpuSeconds : undefined,
+    redisCalls,
+    roundTripsPerRequest: completed > 0 ? roundTrips(redisCalls) / completed : undefined,
+    perRequest: result.perRequest,
   };
 }
 
 function describeRun(run) {
   const flag = run.valid ? '' : `  INVALID: ${run.problems.join('; ')}`;
   return (
-    `  ${run.server.padEnd(7)} ${Math.round(run.requestsPerSecond).toString().padStart(7)} req/s  p99 ${run.latencyMs.p99} ms  ` +
-    `server CPU ${run.serverCpuSeconds.toFixed(1)} s  Redis calls/req ${run.scriptCallsPerRequest?.toFixed(2)}${flag}`
+    `  ${run.process.padEnd(12)} ${Math.round(run.requestsPerSecond).toString().padStart(7)} req/s  p99 ${run.latencyMs.p99} ms  ` +
+    `server CPU ${run.serverCpuSeconds.toFixed(1)} s  Redis round trips/req ${run.roundTripsPerRequest?.toFixed(2) ?? 'n/a'}${flag}`
   );
 }
 
@@ -265,31 +244,44 @@ function gitRevision() {
       encoding: 'utf8',
     }).trim();
     const dirty =
-      execFileSync('git', ['status', '--porcelain', '--', 'src'], {
+      execFileSync('git', ['status', '--porcelain', '--', 'src', 'packages'], {
         cwd: REPO_ROOT,
         encoding: 'utf8',
       }).trim() !== '';
-    return dirty ? `${head} (src/ has uncommitted changes)` : head;
+    return dirty ? `${head} (src/ or packages/ has uncommitted changes)` : head;
   } catch {
     return 'unknown';
   }
 }
 
-function report({ meta, summary, runs, memory }) {
+/** Servers in the order of a round: the list rotated by one place a round, so none is always first. */
+const rotated = (list, round) => list.map((_, i) => list[(i + round - 1) % list.length]);
+
+/** The report's columns: the servers by name, once each (the service has two processes). */
+const columnsOf = (servers) => [...new Set(servers.map((server) => server.name))];
+
+function report({ meta, servers, summary, runs, memory }) {
   const { options } = meta;
+  const columns = columnsOf(servers);
+  const labels = columns.map((name) => servers.find((server) => server.name === name).label);
+  const statuses = statusTable(summary, columns);
   return [
-    `## Benchmark: service (NestJS + Fastify) vs raw node:http, same Redis work`,
+    `## Benchmark: ${labels.join(' vs ')}; one Redis, one load generator`,
     '',
     `${meta.startedAt} · revision ${meta.revision} · Node ${meta.node} · Redis ${meta.redis} · ${meta.cpus} CPUs · ` +
-      `${options.rounds} round(s) × ${options.durationSeconds} s per run · ${options.connections} connections · ` +
+      `${meta.pinning} · ${options.rounds} round(s) × ${options.durationSeconds} s per run · ${options.connections} connections · ` +
       (options.rate > 0 ? `fixed rate ${options.rate} req/s` : 'as fast as the server answers') +
       (options.logLevel ? ` · LOG_LEVEL=${options.logLevel}` : ''),
     '',
-    'Medians over valid runs. req/s counts 2xx answers only.',
+    'Medians over valid runs. req/s and req per CPU-s (per CPU-second of the server process) count ' +
+      "answers of the statuses a scenario expects: 2xx, and for 1 000 callers the limiter's 429 too. " +
+      '— : the server has no such scenario (the peer issues no tokens). Redis round trips: script ' +
+      'calls per request, or every command where a run had no script call (the peer).',
     '',
-    resultsTable(summary),
+    resultsTable(summary, columns),
+    ...(statuses ? ['', statuses] : []),
     '',
-    cpuTable(summary),
+    cpuTable(summary, columns),
     '',
     '### Redis memory',
     '',
@@ -303,11 +295,27 @@ function report({ meta, summary, runs, memory }) {
   ].join('\n');
 }
 
+/** The servers and scenarios BENCH_SERVERS and BENCH_SCENARIOS chose. */
+function selection(options) {
+  const scenarios = SCENARIOS.filter(({ id }) => options.scenarios.includes(id));
+  const servers = SERVERS.filter(
+    (server) =>
+      options.servers.includes(server.name) && scenarios.some(({ id }) => id in server.scenarios),
+  );
+  return { scenarios, servers };
+}
+
 async function main() {
   const startedAt = new Date().toISOString();
-  const options = readOptions();
+  const options = readOptions({
+    servers: columnsOf(SERVERS),
+    scenarios: SCENARIOS.map(({ id }) => id),
+  });
+  const { scenarios, servers } = selection(options);
   if (!existsSync(join(REPO_ROOT, 'dist/main.js')))
     throw new Error('dist/main.js is missing: run `npm run build` (npm run bench does)');
+  for (const server of servers) server.setup?.(log);
+  const pin = pinning(options);
   const tmp = mkdtempSync(join(tmpdir(), 'idem-bench-'));
   let redis;
   installCleanup(async () => {
@@ -317,36 +325,39 @@ async function main() {
 
   try {
     redis = await startRedis();
-    log(`redis-server ${await redisVersion(redis.admin)} on ${redis.url}`);
-    const service = await startServer('service', ['dist/main.js'], redis.url, options.logLevel);
-    const raw = await startServer(
-      'raw',
-      ['scripts/bench/raw-server.mjs'],
-      redis.url,
-      options.logLevel,
-    );
-    log(
-      `service on ${service.base} (pid ${service.child.pid}), raw on ${raw.base} (pid ${raw.child.pid})`,
-    );
+    log(`redis-server ${await redisVersion(redis.admin)} on ${redis.url}; ${pin.note}`);
+    const started = [];
+    for (const server of servers) {
+      started.push(await startServer(server, redis.url, { options, pin }));
+      log(`${server.process} on ${started.at(-1).base} (pid ${started.at(-1).child.pid})`);
+    }
+    const checks = {};
+    for (const server of started)
+      checks[server.process] = await server.preflight(server.base, redis.admin);
+    log('preflight: every server answers as it should');
 
-    const checks = { service: await preflight(service.base), raw: await preflight(raw.base) };
-    log('preflight: both servers issue, place, replay and refuse alike');
-
-    const ctx = { options, redis, tmp, rates: { issue: 0, 'first-use': 0 } };
+    const ctx = {
+      options,
+      redis,
+      rates: {},
+      log,
+      /** Writes `lines` to a file of the run's temporary folder; returns its path. */
+      writeLines: (name, lines) => {
+        const file = join(tmp, `${name}.txt`);
+        writeFileSync(file, lines.join('\n'));
+        return file;
+      },
+    };
     const runs = [];
     for (let round = 1; round <= options.rounds; round += 1) {
-      const order = round % 2 === 1 ? [service, raw] : [raw, service]; // who goes first alternates
-      for (const { id, title } of SCENARIOS) {
-        log(`round ${round}/${options.rounds}: ${title}`);
-        for (const server of order) {
-          const run = await measuredRun(id, server, round, ctx);
+      for (const scenario of scenarios) {
+        log(`round ${round}/${options.rounds}: ${scenario.title}`);
+        for (const server of rotated(started, round)) {
+          if (!(scenario.id in server.scenarios)) continue;
+          const run = await measuredRun(scenario, server, round, ctx);
           runs.push(run);
           log(describeRun(run));
-          if (id in ctx.rates && run.valid)
-            ctx.rates[id] = Math.max(ctx.rates[id], run.requestsPerSecond);
-          if (run.tokens?.exhausted > 0)
-            ctx.rates['first-use'] =
-              2 * Math.max(ctx.rates['first-use'], ctx.rates.issue, FALLBACK_RATE);
+          learnRate(ctx, run);
         }
       }
     }
@@ -363,17 +374,17 @@ async function main() {
       node: process.version,
       redis: await redisVersion(redis.admin),
       cpus: cpus().length,
+      pinning: pin.note,
       options,
       preflight: checks,
     };
-    const summary = summarize(runs);
-    mkdirSync(RESULTS_DIR, { recursive: true });
+    const summary = summarize(runs, scenarios, columnsOf(servers));
     writeFileSync(
-      join(RESULTS_DIR, 'latest.json'),
+      join(options.resultsDir, 'latest.json'),
       `${JSON.stringify({ meta, summary, memory, runs }, null, 2)}\n`,
     );
-    process.stdout.write(report({ meta, summary, runs, memory }));
-    log(`raw results: ${join(RESULTS_DIR, 'latest.json')}`);
+    process.stdout.write(report({ meta, servers, summary, runs, memory }));
+    log(`raw results: ${join(options.resultsDir, 'latest.json')}`);
   } finally {
     closeAgent();
     redis?.admin.disconnect();

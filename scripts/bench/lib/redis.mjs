@@ -1,6 +1,6 @@
 /**
  * The benchmark's own Redis: a throwaway redis-server on a free loopback port, an admin client
- * for FLUSHALL and INFO, and the numbers read from INFO.
+ * for FLUSHALL, INFO and preparing runs, and the numbers read from INFO.
  */
 import { Redis } from 'ioredis';
 import { HOST } from './settings.mjs';
@@ -61,18 +61,45 @@ export async function usedMemory(admin) {
   return Number(parseInfo(await admin.info('memory')).used_memory);
 }
 
+/** What the orchestrator itself sends while a run is measured: its own INFO readings. */
+const ORCHESTRATOR_COMMANDS = new Set(['info']);
+const SCRIPT_COMMANDS = new Set(['eval', 'evalsha', 'eval_ro', 'evalsha_ro', 'fcall', 'fcall_ro']);
+
 /**
- * Script calls Redis has run so far (EVALSHA and EVAL, read-only variants too). The store
- * makes one script call per round trip, so calls per request = round trips per request.
+ * Calls per command Redis has run so far (INFO commandstats), the orchestrator's own left out.
+ * Commands a script runs inside Redis count here too, under their own names.
  */
-export async function scriptCalls(admin) {
-  const stats = parseInfo(await admin.info('commandstats'));
-  let calls = 0;
-  for (const name of ['cmdstat_evalsha', 'cmdstat_eval', 'cmdstat_evalsha_ro', 'cmdstat_eval_ro']) {
-    const match = /calls=(\d+)/.exec(stats[name] ?? '');
-    if (match) calls += Number(match[1]);
+export async function commandCalls(admin) {
+  const calls = {};
+  for (const [field, value] of Object.entries(parseInfo(await admin.info('commandstats')))) {
+    const name = field.replace(/^cmdstat_/, '');
+    const match = /calls=(\d+)/.exec(value);
+    if (match && !ORCHESTRATOR_COMMANDS.has(name)) calls[name] = Number(match[1]);
   }
   return calls;
+}
+
+/** Calls per command between two readings of commandCalls; commands not called left out. */
+export function callsSince(before, after) {
+  return Object.fromEntries(
+    Object.entries(after)
+      .map(([name, calls]) => [name, calls - (before[name] ?? 0)])
+      .filter(([, calls]) => calls > 0),
+  );
+}
+
+/**
+ * Round trips to Redis in `calls` (a callsSince result): the script calls (EVAL, EVALSHA, …),
+ * where there are any; else every command. Redis counts the commands a script runs inside it
+ * like a client's, so beside scripts a plain command cannot be told apart from a script's own.
+ * Right for the servers here: the service, raw and the bare app's POST /orders send scripts
+ * (the service also reads Redis' TIME once a minute), the peer and the bare app's GET /tokens
+ * plain commands only.
+ */
+export function roundTrips(calls) {
+  const entries = Object.entries(calls);
+  const scripts = entries.filter(([name]) => SCRIPT_COMMANDS.has(name));
+  return (scripts.length > 0 ? scripts : entries).reduce((sum, [, count]) => sum + count, 0);
 }
 
 export async function redisVersion(admin) {

@@ -1,11 +1,11 @@
 /**
  * What the benchmark runs with: the knobs read from the environment, and the one configuration
- * both servers get, so that the service and the raw baseline differ only in the framework.
+ * every server gets (the service's variables; the peer and the bare app read PORT and REDIS_URL).
  */
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-export const RESULTS_DIR = fileURLToPath(new URL('../results/', import.meta.url));
+const RESULTS_DIR = fileURLToPath(new URL('../results/', import.meta.url));
 
 /** Fixed, so tokens stay valid across both servers; 48 characters, like `openssl rand -base64 36`. */
 export const BENCH_SECRET = 'bench-only-secret-do-not-use-in-production-00001';
@@ -33,9 +33,28 @@ function wholeNumber(env, name, fallback, { min, max }) {
   return value;
 }
 
-/** The knobs documented in docs/PERFORMANCE.md. */
-export function readOptions(env = process.env) {
+/** A comma-separated subset of `known` (all of them when unset), in `known`'s order. */
+function subset(env, name, known) {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return known;
+  const wanted = raw
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+  const unknown = wanted.filter((item) => !known.includes(item));
+  if (unknown.length > 0)
+    throw new Error(`${name}: unknown ${unknown.join(', ')}; choose from ${known.join(', ')}`);
+  return known.filter((item) => wanted.includes(item));
+}
+
+/**
+ * The knobs documented in docs/PERFORMANCE.md. `servers` and `scenarios` are the names
+ * BENCH_SERVERS and BENCH_SCENARIOS may pick from.
+ */
+export function readOptions({ servers, scenarios }, env = process.env) {
   return {
+    servers: subset(env, 'BENCH_SERVERS', servers),
+    scenarios: subset(env, 'BENCH_SCENARIOS', scenarios),
     durationSeconds: wholeNumber(env, 'BENCH_DURATION', 10, { min: 1, max: 600 }),
     rounds: wholeNumber(env, 'BENCH_ROUNDS', 3, { min: 1, max: 50 }),
     connections: wholeNumber(env, 'BENCH_CONNECTIONS', 50, { min: 1, max: 1000 }),
@@ -49,6 +68,10 @@ export function readOptions(env = process.env) {
     memory: env.BENCH_MEMORY !== '0',
     /** The servers' LOG_LEVEL; unset: the service's default (one JSON line per request). */
     logLevel: env.BENCH_LOG_LEVEL || undefined,
+    /** `BENCH_PIN=0`: servers not pinned to one core (see pinning in run.mjs). */
+    pin: env.BENCH_PIN !== '0',
+    /** Where latest.json and the servers' stderr go; a test points it elsewhere. */
+    resultsDir: env.BENCH_RESULTS_DIR || RESULTS_DIR,
   };
 }
 
@@ -75,3 +98,18 @@ export function serverEnv({ port, redisUrl, logLevel }) {
     TRUST_PROXY: 'false',
   };
 }
+
+/**
+ * 1 000 API-key callers with the SPEC's default limits (60 tokens a minute, 100 unused), for
+ * the issuance scenario where the limiter refuses most requests after the first seconds.
+ */
+export const CALLERS = Array.from({ length: 1_000 }, (_, i) => ({
+  subject: `caller-${i}`,
+  key: `bench-key-${i}`,
+}));
+export const CALLERS_ENV = {
+  API_KEYS: CALLERS.map(({ subject, key }) => `${subject}:${key}`).join(','),
+  TOKEN_RATE_LIMIT: '60',
+  TOKEN_RATE_WINDOW_SECONDS: '60',
+  TOKEN_MAX_OUTSTANDING: '100',
+};
