@@ -7,6 +7,10 @@ import { isIPv4, isIPv6 } from 'node:net';
  * Anything that is not an IP address (a test double, `undefined` upstream) is kept as it is.
  */
 export function limiterAddress(address: string): string {
+  // What sockets report on every request, answered without parsing: an IPv4 address, plain or
+  // mapped by a dual-stack socket (Node writes the prefix in lower case).
+  const mapped = address.startsWith('::ffff:') ? address.slice(7) : address;
+  if (isIPv4(mapped)) return mapped;
   const ip = address.startsWith('[') && address.endsWith(']') ? address.slice(1, -1) : address;
   const unzoned = ip.split('%')[0];
   if (!isIPv6(unzoned)) return isIPv4(ip) ? ip : address;
