@@ -38,4 +38,20 @@ describe('TokenCodec', () => {
     );
     expect(codec.bindingOf(alice, 'x')).not.toContain('alice');
   });
+
+  it('gives anonymous callers the same binding per scope however many scopes it has seen', () => {
+    const fresh = new TokenCodec('k'.repeat(32));
+    const scopes = Array.from({ length: 1_100 }, (_, i) => `scope.${i}`);
+    const first = scopes.map((scope) => fresh.bindingOf(anonymous('1.1.1.1'), scope));
+    expect(new Set(first).size).toBe(scopes.length);
+    // Again, past the kept ones too, and from a codec that has seen none: the same digests.
+    expect(scopes.map((scope) => fresh.bindingOf(anonymous('2.2.2.2'), scope))).toEqual(first);
+    expect(scopes.map((scope) => codec.bindingOf(anonymous('3.3.3.3'), scope))).toEqual(first);
+    expect(fresh.bindingOf(anonymous('1.1.1.1'), undefined)).toBe(
+      codec.bindingOf(anonymous('1.1.1.1'), ''),
+    );
+    expect(fresh.bindingOf(anonymous('1.1.1.1'), 'scope.1')).not.toBe(
+      fresh.bindingOf({ subject: 'a', address: '1.1.1.1' }, 'scope.1'),
+    );
+  });
 });

@@ -14,6 +14,8 @@ const ID_BYTES = 16; // 128 bits from the CSPRNG
 const SIGNATURE_BYTES = 16; // HMAC-SHA256 truncated to 128 bits, as RFC 2104 allows
 const DIGEST_BYTES = 9; // 72 bits: 12 base64url characters
 const RANDOM_POOL_BYTES = 4096;
+/** Scopes whose anonymous binding is kept: far more than an app has routes and scopes. */
+const MAX_KEPT_BINDINGS = 1024;
 
 /**
  * CSPRNG bytes drawn from a pooled block, as Node's randomUUID() does: one call into OpenSSL per
@@ -43,6 +45,12 @@ function randomId(bytes: number): string {
 export class TokenCodec {
   /** Imported once: a string key would be imported again on every HMAC. */
   private readonly key: KeyObject;
+  /**
+   * An anonymous caller's binding depends on the scope only: worked out once per scope rather
+   * than one HMAC per request. The first scopes seen are kept, so a caller sending made-up
+   * scopes cannot grow it.
+   */
+  private readonly anonymousBindings = new Map<string, string>();
 
   constructor(secret: string) {
     this.key = createSecretKey(Buffer.from(secret, 'utf8'));
@@ -85,9 +93,15 @@ export class TokenCodec {
    * stored value at 12 bytes whatever the subject and scope (Redis memory per token).
    * Unambiguous: a scope never contains `|`.
    */
-  bindingOf(caller: Caller, scope: string | undefined): string {
-    const subject = caller.subject === undefined ? 'a' : `s:${caller.subject}`;
-    return this.digest('binding', `${subject}|${scope ?? ''}`);
+  bindingOf(caller: Caller, scope = ''): string {
+    if (caller.subject !== undefined) return this.digest('binding', `s:${caller.subject}|${scope}`);
+    let binding = this.anonymousBindings.get(scope);
+    if (binding === undefined) {
+      binding = this.digest('binding', `a|${scope}`);
+      if (this.anonymousBindings.size < MAX_KEPT_BINDINGS)
+        this.anonymousBindings.set(scope, binding);
+    }
+    return binding;
   }
 
   private sign(ref: TokenRef): string {
