@@ -42,7 +42,8 @@ const HELMET_OPTIONS: HelmetOptions = {
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = (() => {
   const headers: Record<string, string> = {};
   const recorder = {
-    setHeader: (name: string, value: unknown) => (headers[name] = String(value)),
+    // Lower case, as Fastify keeps them: reply.headers() then allocates no new name per request.
+    setHeader: (name: string, value: unknown) => (headers[name.toLowerCase()] = String(value)),
     removeHeader: () => undefined,
   };
   helmet(HELMET_OPTIONS)({} as IncomingMessage, recorder as unknown as ServerResponse, (error) => {
