@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type * as PromClient from 'prom-client';
 import { importOptionalPeer } from './optional-peer.js';
 
@@ -16,6 +17,19 @@ export function idempotencyOutcomeOf(request: object): ConsumeOutcome | undefine
   return (request as Annotated)[OUTCOME] ?? (request as Annotated).raw?.[OUTCOME];
 }
 
+/**
+ * A metric's child for one label value, made on first use and kept: prom-client hashes the
+ * labels on every call otherwise. The label values come from small fixed sets.
+ */
+function childrenOf<T>(make: (value: string) => T): (value: string) => T {
+  const children = new Map<string, T>();
+  return (value) => {
+    let child = children.get(value);
+    if (child === undefined) children.set(value, (child = make(value)));
+    return child;
+  };
+}
+
 /** What the module's metrics registry offers, as prom-client's `Registry` does; apps with prom-client may use it as one. */
 export interface MetricsRegistry {
   metrics(): Promise<string>;
@@ -32,9 +46,11 @@ export class IdempotencyMetrics {
   /** A prom-client `Registry`; `undefined` when `prom-client` is not installed. */
   readonly registry?: MetricsRegistry;
   private readonly issued?: PromClient.Counter;
-  private readonly consumed?: PromClient.Counter<'outcome'>;
-  private readonly refusals?: PromClient.Counter<'code'>;
-  private readonly storeDuration?: PromClient.Histogram<'operation'>;
+  private readonly consumed?: (outcome: ConsumeOutcome) => PromClient.Counter.Internal;
+  private readonly refusals?: (code: string) => PromClient.Counter.Internal;
+  private readonly storeDuration?: (
+    operation: string,
+  ) => PromClient.Histogram.Internal<'operation'>;
 
   /** Loads `prom-client` if the app has it; the module's provider for this class. */
   static async create(): Promise<IdempotencyMetrics> {
@@ -52,25 +68,28 @@ export class IdempotencyMetrics {
       help: 'Tokens issued by GET /tokens',
       registers,
     });
-    this.consumed = new prom.Counter({
+    const consumed = new prom.Counter({
       name: 'idempotency_tokens_consumed_total',
       help: 'Tokens presented to @Idempotent() handlers, by outcome',
       labelNames: ['outcome'] as const,
       registers,
     });
-    this.refusals = new prom.Counter({
+    this.consumed = childrenOf((outcome) => consumed.labels({ outcome }));
+    const refusals = new prom.Counter({
       name: 'idempotency_limiter_refusals_total',
       help: 'GET /tokens requests refused by the limiter, by problem code',
       labelNames: ['code'] as const,
       registers,
     });
-    this.storeDuration = new prom.Histogram({
+    this.refusals = childrenOf((code) => refusals.labels({ code }));
+    const storeDuration = new prom.Histogram({
       name: 'idempotency_store_duration_seconds',
       help: 'Token store call latency, by operation',
       labelNames: ['operation'] as const,
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers,
     });
+    this.storeDuration = childrenOf((operation) => storeDuration.labels({ operation }));
   }
 
   tokenIssued(): void {
@@ -79,22 +98,23 @@ export class IdempotencyMetrics {
 
   /** Counts how a token fared and notes it on the request for the request log. */
   tokenPresented(request: object, outcome: ConsumeOutcome): void {
-    this.consumed?.inc({ outcome });
+    this.consumed?.(outcome).inc();
     ((request as Annotated).raw ?? (request as Annotated))[OUTCOME] = outcome;
   }
 
   issueRefused(code: string): void {
-    this.refusals?.inc({ code });
+    this.refusals?.(code).inc();
   }
 
   /** Times a store call, whether it resolves or rejects. */
   async timeStore<T>(operation: string, call: () => Promise<T>): Promise<T> {
     if (!this.storeDuration) return call();
-    const end = this.storeDuration.startTimer({ operation });
+    const histogram = this.storeDuration(operation);
+    const started = performance.now();
     try {
       return await call();
     } finally {
-      end();
+      histogram.observe((performance.now() - started) / 1000);
     }
   }
 }
