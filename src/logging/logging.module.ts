@@ -8,6 +8,29 @@ import { scrubTokens } from './scrub-tokens.js';
 
 const LOGGER_OPTIONS = Symbol('LoggerOptions');
 
+/** Log lines are written once this many bytes wait, and at least once a second. */
+const LOG_BUFFER_BYTES = 4096;
+const LOG_FLUSH_INTERVAL_MS = 1_000;
+
+/**
+ * stdout, written asynchronously in blocks: a synchronous write per line cost a sixth of the
+ * CPU under load, an asynchronous write per line still a few per cent of a replay
+ * (docs/PERFORMANCE.md). A line waits at most a second; pino writes what is left when the
+ * process exits, a crash included (not a SIGKILL).
+ */
+function bufferedStdout(): DestinationStream {
+  const stream = pino.destination({ dest: 1, sync: false, minLength: LOG_BUFFER_BYTES });
+  const flush = () => {
+    try {
+      stream.flush();
+    } catch {
+      // stdout failed and was closed: nothing left to write to.
+    }
+  };
+  setInterval(flush, LOG_FLUSH_INTERVAL_MS).unref();
+  return stream;
+}
+
 /** pino options of the app logger: the level, and no token in any message. */
 export function loggerOptions(config: Pick<AppConfig, 'production' | 'logLevel'>): LoggerOptions {
   const pretty = !config.production && config.logLevel !== 'silent';
@@ -66,10 +89,7 @@ export class LoggingModule implements OnApplicationBootstrap {
   /** `destination`: where the lines go instead of stdout (tests read them). */
   static forRoot(config: AppConfig, destination?: DestinationStream): DynamicModule {
     const options = loggerOptions(config);
-    // Asynchronous writes: lines written while a write is under way go out together, where a
-    // synchronous write per line cost a sixth of the CPU under load (scripts/bench).
-    const stream =
-      destination ?? (options.transport ? undefined : pino.destination({ dest: 1, sync: false }));
+    const stream = destination ?? (options.transport ? undefined : bufferedStdout());
     return {
       module: LoggingModule,
       imports: [
