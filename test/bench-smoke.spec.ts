@@ -1,0 +1,93 @@
+import { afterAll, describe, expect, it } from '@jest/globals';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * `npm run bench` end to end, as short as it goes: every server, every scenario, one round of
+ * one second each, no memory part. It proves the scripts work and the report is whole; the
+ * numbers of a one-second run are noise, so no figure and no target verdict is asserted.
+ */
+const RUN = new URL('../scripts/bench/run.mjs', import.meta.url).pathname;
+/** 40-55 s here; a first run also installs the peer (npm ci, about 10 s more). */
+const TIMEOUT_MS = 120_000;
+
+/** Which server has which scenario (a server without one shows `—` in the report). */
+const EXPECTED: Record<string, string[]> = {
+  'GET /tokens?scope=orders.create': ['service', 'bare', 'raw'],
+  'GET /tokens, 1 000 API-key callers, default limits': ['service', 'bare'],
+  'POST /orders, first use': ['service', 'peer', 'bare', 'raw'],
+  'POST /orders, replay of a used key': ['service', 'peer', 'bare', 'raw'],
+};
+const SERVERS = ['service', 'peer', 'bare', 'raw'];
+
+const cells = (line: string) =>
+  line
+    .split('|')
+    .slice(1, -1)
+    .map((cell) => cell.trim());
+
+describe('npm run bench (smoke)', () => {
+  const results = mkdtempSync(join(tmpdir(), 'bench-smoke-'));
+  let child: ChildProcess | undefined;
+
+  afterAll(() => {
+    child?.kill('SIGINT'); // run.mjs stops its servers and Redis on SIGINT
+    rmSync(results, { recursive: true, force: true });
+  });
+
+  it(
+    'compares the four servers on every scenario and checks every target',
+    async () => {
+      child = spawn(process.execPath, [RUN], {
+        env: {
+          ...process.env,
+          BENCH_DURATION: '1',
+          BENCH_ROUNDS: '1',
+          BENCH_MEMORY: '0',
+          BENCH_CONNECTIONS: '10',
+          // Pinning is for measuring: a one-second run on a core something else holds could
+          // answer nothing, and this test proves the scripts work, not the numbers.
+          BENCH_PIN: '0',
+          BENCH_RESULTS_DIR: results,
+          BENCH_SERVERS: '',
+          BENCH_SCENARIOS: '',
+        },
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout!.on('data', (chunk) => (stdout += chunk));
+      child.stderr!.on('data', (chunk) => (stderr += chunk));
+      const code = await new Promise<number | null>((resolve) => child!.on('exit', resolve));
+      if (code !== 0) throw new Error(`run.mjs exited with ${code}:\n${stderr}`);
+
+      try {
+        checkReport(stdout);
+      } catch (error) {
+        throw new Error(`${(error as Error).message}\n\nThe report:\n${stdout}`, { cause: error });
+      }
+    },
+    TIMEOUT_MS,
+  );
+});
+
+/** Every scenario's row has a figure for each server that runs it; every target has a verdict. */
+function checkReport(stdout: string) {
+  const lines = stdout.split('\n');
+  const header = cells(lines.find((line) => line.startsWith('| scenario | req per CPU-s'))!);
+  for (const [title, servers] of Object.entries(EXPECTED)) {
+    // The first row of a scenario is the main table's; the CPU table repeats the title.
+    const row = cells(lines.find((line) => line.startsWith(`| ${title} |`))!);
+    for (const server of SERVERS) {
+      const figure = row[header.indexOf(`req per CPU-s ${server}`)];
+      if (servers.includes(server)) expect(figure).toMatch(/^\d{1,3}(,\d{3})*$/);
+      else expect(figure).toBe('—');
+    }
+  }
+  const targets = lines.slice(lines.indexOf('### Targets') + 2);
+  const checks = targets.slice(0, targets.indexOf(''));
+  expect(checks.length).toBeGreaterThanOrEqual(14);
+  for (const check of checks) expect(check).toMatch(/^- .*: (met|MISSED|n\/a)$/);
+  expect(stdout).not.toContain('### Runs that do not count');
+}
