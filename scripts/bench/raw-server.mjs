@@ -67,7 +67,9 @@ const policyFor = limiterPolicies({
   rateWindowSeconds: config.tokenRateWindowSeconds,
   maxOutstanding: config.tokenMaxOutstanding,
 });
-const orders = new Map(); // the demo's OrdersService keeps every order in memory: so does the baseline
+/** The demo's OrdersService keeps its newest 10 000 orders in memory: so does the baseline. */
+const KEPT_ORDERS = 10_000;
+const orders = new Map();
 const pendingWrites = new Set();
 
 /** Anonymous callers, as the service without API_KEYS; `request.ip` on Fastify is the socket address. */
@@ -190,6 +192,7 @@ function placeOrder(body) {
     createdAt: new Date().toISOString(),
   };
   orders.set(order.id, order);
+  if (orders.size > KEPT_ORDERS) orders.delete(orders.keys().next().value);
   return {
     status: 201,
     headers: { location: `/orders/${order.id}`, 'content-type': JSON_TYPE },
