@@ -26,9 +26,13 @@ export class RedisClock {
     if (redis.status === 'ready') void this.measure().catch(() => undefined);
   }
 
-  /** Redis' clock, in ms since the epoch, at this process's `performance.now()` value `at`. */
-  async toRedisTime(at: number): Promise<number> {
-    if (this.offsetMs === undefined) return at + (await this.measure());
+  /**
+   * Redis' clock, in ms since the epoch, at this process's `performance.now()` value `at`: a
+   * number once the offset is known (every request but the first after a connection), so the
+   * request path awaits nothing for it.
+   */
+  toRedisTime(at: number): number | Promise<number> {
+    if (this.offsetMs === undefined) return this.measure().then((offset) => at + offset);
     if (performance.now() - this.measuredAt > REFRESH_MS)
       void this.measure().catch(() => undefined);
     return at + this.offsetMs;

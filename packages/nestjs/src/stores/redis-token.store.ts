@@ -136,15 +136,15 @@ export class RedisTokenStore implements TokenStore {
    * for the answer. A script Redis runs later (it was paused, or busy past the time-out) changes
    * nothing, so a caller that answered 503 has consumed and been charged nothing.
    */
-  private async redisDeadline(deadlineMs: number | undefined): Promise<number> {
+  private redisDeadline(deadlineMs: number | undefined): number | Promise<number> {
     const now = performance.now();
-    const limits = [
+    const at = Math.min(
       deadlineMs === undefined ? Infinity : now + deadlineMs - Date.now(),
       now + (this.budgetMs ?? Infinity),
-    ];
-    const at = Math.min(...limits);
+    );
     if (at === Infinity) return 0;
-    return Math.floor(await this.call(() => this.clock.toRedisTime(at)));
+    const time = this.clock.toRedisTime(at);
+    return typeof time === 'number' ? Math.floor(time) : this.call(() => time).then(Math.floor);
   }
 
   /**
