@@ -50,6 +50,38 @@ describe('RedisTokenStore on a single Redis', () => {
       `idem:{tagtagtagtag}:r:${ref.id}`,
     ]);
   });
+
+  it('keeps a recorded marker as one string, and still reads the hash an earlier version recorded', async () => {
+    const consume = (id: string, fingerprint = 'f:1') =>
+      store.consume({
+        ref: { tag: 'tagtagtagtag', id },
+        bucket: 'orders',
+        binding: 'b|x',
+        fingerprint,
+        owner: 'o',
+        leaseMs: 1000,
+        keepMs: 60_000,
+      });
+    const fresh = { tag: 'tagtagtagtag', id: 'b'.repeat(22) };
+    const limits = { bucket: 'orders', rateLimit: 10, windowMs: 60_000, maxOutstanding: 10 };
+    await store.issue({ ref: fresh, binding: 'b|x', ttlMs: 60_000, limits });
+    expect(await consume(fresh.id)).toEqual({ state: 'first' });
+    expect(await store.recordOutcome(fresh, 'o', '201\n\n{}', 60_000)).toBe(true);
+    expect(await store.recordOutcome(fresh, 'o', 'again', 60_000)).toBe(false);
+    const key = `idem:{tagtagtagtag}:r:${fresh.id}`;
+    expect(await redis.type(key)).toBe('string');
+    expect(await redis.pttl(key)).toBeGreaterThan(59_000);
+    expect(await consume(fresh.id)).toEqual({ state: 'done', outcome: '201\n\n{}' });
+    expect(await consume(fresh.id, 'f:2')).toEqual({ state: 'mismatch' });
+
+    const legacy = `idem:{tagtagtagtag}:r:${'c'.repeat(22)}`;
+    await redis.hset(legacy, 'b', 'b|x', 'f', 'f:1', 'r', '{"status":201,"headers":{}}');
+    await redis.pexpire(legacy, 60_000);
+    expect(await consume('c'.repeat(22))).toEqual({
+      state: 'done',
+      outcome: '{"status":201,"headers":{}}',
+    });
+  });
 });
 
 describe('RedisTokenStore on a 3-master Redis Cluster', () => {

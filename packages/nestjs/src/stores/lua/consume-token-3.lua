@@ -4,10 +4,11 @@
 
   Input:
     KEYS[1] token key         {tag}:t:<id>   string: the binding written at issuance
-    KEYS[2] marker key        {tag}:r:<id>   hash: b binding, f fingerprint, o owner,
-                                             l lease end (ms since epoch), e when the token
-                                             would have expired (ms since epoch; for
-                                             release-token-3.lua), r recorded outcome
+    KEYS[2] marker key        {tag}:r:<id>   hash while in progress: b binding,
+                                             f fingerprint, o owner, l lease end (ms since
+                                             epoch), e when the token would have expired (ms
+                                             since epoch; for release-token-3.lua); a string
+                                             once the outcome is recorded
     KEYS[3] held key          {tag}:h:<bucket>   zset of the caller's unused tokens (limiter)
     ARGV[1] binding           subject digest and scope the caller presents
     ARGV[2] fingerprint       of this request
@@ -49,7 +50,31 @@ if binding then
   return {'first'}
 end
 
--- A missing field reads as false, so a missing marker is 'unknown' too.
+-- Recorded: a string, '<#b>:<b><#f>:<f><outcome>' (record-outcome-1.lua).
+local kind = redis.call('TYPE', KEYS[2]).ok
+if kind == 'string' then
+  local recorded = redis.call('GET', KEYS[2])
+  local fields = {}
+  local at = 1
+  for i = 1, 2 do
+    local colon = string.find(recorded, ':', at, true)
+    local length = tonumber(string.sub(recorded, at, colon - 1))
+    fields[i] = string.sub(recorded, colon + 1, colon + length)
+    at = colon + length + 1
+  end
+  if fields[1] ~= ARGV[1] then
+    return {'unknown'}
+  end
+  if fields[2] ~= ARGV[2] then
+    return {'mismatch'}
+  end
+  return {'done', string.sub(recorded, at)}
+end
+if kind ~= 'hash' then
+  return {'unknown'}
+end
+
+-- In progress, or its lease ran out without an outcome. Field r: recorded by an earlier version.
 local marker = redis.call('HMGET', KEYS[2], 'b', 'f', 'l', 'r')
 if marker[1] ~= ARGV[1] then
   return {'unknown'}

@@ -6,7 +6,7 @@
 
   Input:
     KEYS[1] token key         {tag}:t:<id>
-    KEYS[2] marker key        {tag}:r:<id>   hash written by consume-token-3.lua
+    KEYS[2] marker key        {tag}:r:<id>   written by consume-token-3.lua
     KEYS[3] held key          {tag}:h:<bucket>   zset of the caller's unused tokens (limiter)
     ARGV[1] owner             random id of the request that timed out
     ARGV[2] member            the token's member in the held set (a prefix of its id)
@@ -14,7 +14,8 @@
   Output:
     1 undone: the token is unused again (or, had it expired meanwhile, unknown), 0 nothing to undo
 ]]
-if redis.call('HGET', KEYS[2], 'o') ~= ARGV[1] then
+-- A recorded marker is a string (record-outcome-1.lua): nothing to undo then either.
+if redis.call('TYPE', KEYS[2]).ok ~= 'hash' or redis.call('HGET', KEYS[2], 'o') ~= ARGV[1] then
   return 0
 end
 local marker = redis.call('HMGET', KEYS[2], 'b', 'e')
