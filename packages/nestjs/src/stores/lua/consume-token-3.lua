@@ -50,6 +50,16 @@ if binding then
   return {'first'}
 end
 
+-- A copy of another caller's request is 'unknown' to it; another body under this token a mismatch.
+local function refusal(binding, fingerprint)
+  if binding ~= ARGV[1] then
+    return {'unknown'}
+  end
+  if fingerprint ~= ARGV[2] then
+    return {'mismatch'}
+  end
+end
+
 -- Recorded: a string, '<#b>:<b><#f>:<f><outcome>' (record-outcome-1.lua).
 local kind = redis.call('TYPE', KEYS[2]).ok
 if kind == 'string' then
@@ -62,13 +72,7 @@ if kind == 'string' then
     fields[i] = string.sub(recorded, colon + 1, colon + length)
     at = colon + length + 1
   end
-  if fields[1] ~= ARGV[1] then
-    return {'unknown'}
-  end
-  if fields[2] ~= ARGV[2] then
-    return {'mismatch'}
-  end
-  return {'done', string.sub(recorded, at)}
+  return refusal(fields[1], fields[2]) or {'done', string.sub(recorded, at)}
 end
 if kind ~= 'hash' then
   return {'unknown'}
@@ -76,11 +80,9 @@ end
 
 -- In progress, or its lease ran out without an outcome. Field r: recorded by an earlier version.
 local marker = redis.call('HMGET', KEYS[2], 'b', 'f', 'l', 'r')
-if marker[1] ~= ARGV[1] then
-  return {'unknown'}
-end
-if marker[2] ~= ARGV[2] then
-  return {'mismatch'}
+local refused = refusal(marker[1], marker[2])
+if refused then
+  return refused
 end
 if marker[4] then
   return {'done', marker[4]}
