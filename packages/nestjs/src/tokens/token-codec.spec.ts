@@ -39,9 +39,9 @@ describe('TokenCodec', () => {
     expect(codec.bindingOf(alice, 'x')).not.toContain('alice');
   });
 
-  it('gives anonymous callers the same binding per scope however many scopes it has seen', () => {
+  it('gives the same tags and bindings however many it has seen (it keeps the last 10 000)', () => {
     const fresh = new TokenCodec('k'.repeat(32));
-    const scopes = Array.from({ length: 1_100 }, (_, i) => `scope.${i}`);
+    const scopes = Array.from({ length: 10_100 }, (_, i) => `scope.${i}`);
     const first = scopes.map((scope) => fresh.bindingOf(anonymous('1.1.1.1'), scope));
     expect(new Set(first).size).toBe(scopes.length);
     // Again, past the kept ones too, and from a codec that has seen none: the same digests.
@@ -50,6 +50,10 @@ describe('TokenCodec', () => {
     expect(fresh.bindingOf(anonymous('1.1.1.1'), undefined)).toBe(
       codec.bindingOf(anonymous('1.1.1.1'), ''),
     );
+    const callers = scopes.map((scope) => ({ subject: scope, address: '' }));
+    const tags = callers.map((caller) => fresh.tagOf(caller));
+    expect(callers.map((caller) => fresh.tagOf(caller))).toEqual(tags);
+    expect(callers.map((caller) => codec.tagOf(caller))).toEqual(tags);
     expect(fresh.bindingOf(anonymous('1.1.1.1'), 'scope.1')).not.toBe(
       fresh.bindingOf({ subject: 'a', address: '1.1.1.1' }, 'scope.1'),
     );

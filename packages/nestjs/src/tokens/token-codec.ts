@@ -14,8 +14,8 @@ const ID_BYTES = 16; // 128 bits from the CSPRNG
 const SIGNATURE_BYTES = 16; // HMAC-SHA256 truncated to 128 bits, as RFC 2104 allows
 const DIGEST_BYTES = 9; // 72 bits: 12 base64url characters
 const RANDOM_POOL_BYTES = 4096;
-/** Scopes whose anonymous binding is kept: far more than an app has routes and scopes. */
-const MAX_KEPT_BINDINGS = 1024;
+/** Tags and bindings kept (see {@link TokenCodec.digest}): a few MB at most. */
+const MAX_KEPT_DIGESTS = 10_000;
 
 /**
  * CSPRNG bytes drawn from a pooled block, as Node's randomUUID() does: one call into OpenSSL per
@@ -45,12 +45,8 @@ function randomId(bytes: number): string {
 export class TokenCodec {
   /** Imported once: a string key would be imported again on every HMAC. */
   private readonly key: KeyObject;
-  /**
-   * An anonymous caller's binding depends on the scope only: worked out once per scope rather
-   * than one HMAC per request. The first scopes seen are kept, so a caller sending made-up
-   * scopes cannot grow it.
-   */
-  private readonly anonymousBindings = new Map<string, string>();
+  /** Recent tags and bindings by what they digest, oldest first (a Map keeps insertion order). */
+  private readonly digests = new Map<string, string>();
 
   constructor(secret: string) {
     this.key = createSecretKey(Buffer.from(secret, 'utf8'));
@@ -94,14 +90,8 @@ export class TokenCodec {
    * Unambiguous: a scope never contains `|`.
    */
   bindingOf(caller: Caller, scope = ''): string {
-    if (caller.subject !== undefined) return this.digest('binding', `s:${caller.subject}|${scope}`);
-    let binding = this.anonymousBindings.get(scope);
-    if (binding === undefined) {
-      binding = this.digest('binding', `a|${scope}`);
-      if (this.anonymousBindings.size < MAX_KEPT_BINDINGS)
-        this.anonymousBindings.set(scope, binding);
-    }
-    return binding;
+    const subject = caller.subject === undefined ? 'a' : `s:${caller.subject}`;
+    return this.digest('binding', `${subject}|${scope}`);
   }
 
   private sign(ref: TokenRef): string {
@@ -110,8 +100,22 @@ export class TokenCodec {
       .toString('base64url');
   }
 
+  /**
+   * A keyed digest, kept for the next request of the same caller: the same few callers and
+   * scopes come back request after request, and an HMAC per tag and per binding was a tenth of
+   * the CPU of an issuance. The oldest is dropped past {@link MAX_KEPT_DIGESTS}, so callers
+   * sending ever new subjects, addresses or scopes cannot grow it.
+   */
   private digest(purpose: string, value: string): string {
-    return this.hmac(`${purpose}\0${value}`).subarray(0, DIGEST_BYTES).toString('base64url');
+    const data = `${purpose}\0${value}`;
+    let digest = this.digests.get(data);
+    if (digest === undefined) {
+      digest = this.hmac(data).subarray(0, DIGEST_BYTES).toString('base64url');
+      this.digests.set(data, digest);
+      if (this.digests.size > MAX_KEPT_DIGESTS)
+        this.digests.delete(this.digests.keys().next().value!);
+    }
+    return digest;
   }
 
   private hmac(data: string): Buffer {
