@@ -22,6 +22,8 @@ export {
 } from './idempotency.constants.js';
 export type {
   Caller,
+  ClaimCommand,
+  ClaimResult,
   ConsumeCommand,
   IdempotencyRequest,
   ConsumeResult,
@@ -54,6 +56,7 @@ export {
   type ProblemDetails,
   type ProblemInit,
 } from './problems/problem.exception.js';
+export { runOnce, type RunOnceOptions, type RunOnceResult } from './messages/run-once.js';
 export { MemoryTokenStore } from './stores/memory-token.store.js';
 export {
   FAIL_FAST_REDIS_OPTIONS,

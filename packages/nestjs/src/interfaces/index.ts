@@ -2,6 +2,8 @@ export type { Caller, IdempotencyRequest, SubjectResolver } from './caller.inter
 export type { IdempotencyModuleOptions } from './idempotency-module-options.interface.js';
 export type { IdempotentOptions } from './idempotent-options.interface.js';
 export type {
+  ClaimCommand,
+  ClaimResult,
   ConsumeCommand,
   ConsumeResult,
   IssueCommand,

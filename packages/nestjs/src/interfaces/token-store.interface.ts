@@ -93,6 +93,38 @@ export type ConsumeResult =
   | { state: 'used' }
   | { state: 'done'; outcome: string };
 
+/** A message's run, as `runOnce` claims it before running the work. */
+export interface ClaimCommand {
+  /** Where the message's marker lives: digests of its key (`runOnce` makes them). */
+  ref: TokenRef;
+  /** Random id of this run: only it may record the result or release the claim. */
+  owner: string;
+  /** How long this run counts as in progress, in milliseconds. */
+  leaseMs: number;
+  /** How long the marker is kept, in milliseconds. */
+  keepMs: number;
+  /** A run whose lease ran out with nothing recorded: run it again (`retry`) or not (`skip`). */
+  afterCrash: 'retry' | 'skip';
+  /** As on {@link ConsumeCommand}: past it the claim changes nothing. */
+  deadlineMs?: number;
+}
+
+/**
+ * What a claim found:
+ * - `claimed`: no run yet; this one holds the lease for `leaseMs`.
+ * - `reclaimed`: a run's lease ran out with nothing recorded (its worker died) and `afterCrash`
+ *   is `retry`: this run holds the lease now.
+ * - `crashed`: the same with `skip`. Nothing changed.
+ * - `in_progress`: another run holds the lease.
+ * - `done`: a run finished; `outcome` is what it recorded.
+ */
+export type ClaimResult =
+  | { state: 'claimed' }
+  | { state: 'reclaimed' }
+  | { state: 'crashed' }
+  | { state: 'in_progress' }
+  | { state: 'done'; outcome: string };
+
 /**
  * Storage of one-time tokens and the outcomes of the requests that used them.
  *
@@ -111,6 +143,8 @@ export type ConsumeResult =
  *   that length) and holds fewer than `maxOutstanding` unused, unexpired ones; a refusal changes
  *   nothing and does not count. A first consume, or expiry, frees a held place. What the limiter
  *   keeps per caller is bounded by the limits and expires with them.
+ * - **Claims** (messages): of concurrent `claim` calls for one ref exactly one sees `claimed`
+ *   (or `reclaimed`); `recordOutcome` turns the claim `done`, `release` drops it.
  * - **Lifetimes** in milliseconds: an unused token lives `ttlMs`; a marker lives `keepMs`.
  * - **Failures.** When the store cannot be reached, or a call times out, the method rejects
  *   with {@link StoreUnavailableError}. An `issue` or `consume` the caller was told failed never
@@ -124,6 +158,13 @@ export interface TokenStore {
   consume(command: ConsumeCommand): Promise<ConsumeResult>;
   /** Records the first request's outcome (opaque text); `false` when the marker is not `owner`'s. */
   recordOutcome(ref: TokenRef, owner: string, outcome: string, keepMs: number): Promise<boolean>;
+  /** Claims a message's run, in one atomic step: of concurrent claims one holds the lease. */
+  claim(command: ClaimCommand): Promise<ClaimResult>;
+  /**
+   * Drops a claim whose run failed, so that the broker's next delivery runs it; `false` when
+   * the marker is not `owner`'s or holds a result. A result is recorded with `recordOutcome`.
+   */
+  release(ref: TokenRef, owner: string): Promise<boolean>;
   /** Resolves when the store answers; for health checks. */
   ping(): Promise<void>;
 }

@@ -1,5 +1,7 @@
 import type { IdempotencyMetrics } from '../idempotency.metrics.js';
 import type {
+  ClaimCommand,
+  ClaimResult,
   ConsumeCommand,
   ConsumeResult,
   IssueCommand,
@@ -27,6 +29,14 @@ export class InstrumentedTokenStore implements TokenStore {
     return this.metrics.timeStore('record_outcome', () =>
       this.store.recordOutcome(ref, owner, outcome, keepMs),
     );
+  }
+
+  claim(command: ClaimCommand): Promise<ClaimResult> {
+    return this.metrics.timeStore('claim', () => this.store.claim(command));
+  }
+
+  release(ref: TokenRef, owner: string): Promise<boolean> {
+    return this.metrics.timeStore('release', () => this.store.release(ref, owner));
   }
 
   ping(): Promise<void> {

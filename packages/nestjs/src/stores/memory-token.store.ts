@@ -1,4 +1,6 @@
 import type {
+  ClaimCommand,
+  ClaimResult,
   ConsumeCommand,
   ConsumeResult,
   IssueCommand,
@@ -113,6 +115,35 @@ export class MemoryTokenStore implements TokenStore {
     if (marker.fingerprint !== fingerprint) return { state: 'mismatch' };
     if (marker.outcome !== undefined) return { state: 'done', outcome: marker.outcome };
     return marker.leaseEndsAt! > now ? { state: 'in_progress' } : { state: 'used' };
+  }
+
+  async claim(command: ClaimCommand): Promise<ClaimResult> {
+    const now = this.now();
+    this.refuseLate(now, command.deadlineMs);
+    const key = keyOf(command.ref);
+    const marker = this.live(this.markers, key);
+    const run = {
+      owner: command.owner,
+      leaseEndsAt: now + command.leaseMs,
+      expiresAt: now + command.keepMs,
+    };
+    if (!marker) {
+      this.markers.set(key, { binding: '', fingerprint: '', ...run });
+      return { state: 'claimed' };
+    }
+    if (marker.outcome !== undefined) return { state: 'done', outcome: marker.outcome };
+    if (marker.leaseEndsAt! > now) return { state: 'in_progress' };
+    if (command.afterCrash === 'skip') return { state: 'crashed' };
+    Object.assign(marker, run);
+    return { state: 'reclaimed' };
+  }
+
+  async release(ref: TokenRef, owner: string): Promise<boolean> {
+    const key = keyOf(ref);
+    const marker = this.live(this.markers, key);
+    if (!marker || marker.owner !== owner) return false;
+    this.markers.delete(key);
+    return true;
   }
 
   async recordOutcome(

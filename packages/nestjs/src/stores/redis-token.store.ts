@@ -1,6 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import type { Cluster, Redis } from 'ioredis';
 import type {
+  ClaimCommand,
+  ClaimResult,
   ConsumeCommand,
   ConsumeResult,
   IssueCommand,
@@ -10,16 +12,26 @@ import type {
 } from '../interfaces/token-store.interface.js';
 import type { LuaScript } from './lua/lua-script.js';
 import {
+  claimMessage,
   consumeToken,
   issueToken,
   recordOutcome,
+  releaseClaim,
   releaseToken,
   revokeToken,
 } from './lua/scripts.js';
 import { RedisClock } from './redis-clock.js';
 import { StoreUnavailableError } from './store-unavailable.error.js';
 
-const SCRIPTS = [issueToken, consumeToken, recordOutcome, releaseToken, revokeToken];
+const SCRIPTS = [
+  issueToken,
+  consumeToken,
+  recordOutcome,
+  releaseToken,
+  revokeToken,
+  claimMessage,
+  releaseClaim,
+];
 
 /** What `defineCommand` adds to a client, looked up by name rather than declared on every consumer's `Redis` type. */
 type ScriptCommand = (...keysAndArgs: (string | number)[]) => Promise<unknown>;
@@ -113,6 +125,28 @@ export class RedisTokenStore implements TokenStore {
       default:
         return { state } as ConsumeResult;
     }
+  }
+
+  async claim({
+    ref,
+    owner,
+    leaseMs,
+    keepMs,
+    afterCrash,
+    deadlineMs,
+  }: ClaimCommand): Promise<ClaimResult> {
+    const deadline = await this.redisDeadline(deadlineMs);
+    const marker = this.key(ref, 'r', ref.id);
+    const [state, outcome] = (await this.runOrUndo(
+      [claimMessage, marker, owner, leaseMs, keepMs, afterCrash, deadline],
+      [releaseClaim, marker, owner],
+    )) as [string, string?];
+    if (state === 'late') throw lateError();
+    return state === 'done' ? { state, outcome: String(outcome) } : ({ state } as ClaimResult);
+  }
+
+  async release(ref: TokenRef, owner: string): Promise<boolean> {
+    return (await this.run(releaseClaim, this.key(ref, 'r', ref.id), owner)) === 1;
   }
 
   async recordOutcome(

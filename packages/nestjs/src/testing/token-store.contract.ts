@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type {
+  ClaimCommand,
   ConsumeCommand,
   ConsumeResult,
   IssueLimits,
@@ -79,6 +80,17 @@ export function tokenStoreContract(getStore: () => TokenStore): ContractCase[] {
       binding: 'b|',
       ttlMs,
       limits: { ...UNLIMITED, ...limits },
+    });
+
+  /** Claims a message's run (see `runOnce`); the overrides change owner, lease, `afterCrash`. */
+  const claim = (ref: TokenRef, overrides: Partial<ClaimCommand> = {}) =>
+    store().claim({
+      ref,
+      owner: 'run-1',
+      leaseMs: LONG,
+      keepMs: LONG,
+      afterCrash: 'retry',
+      ...overrides,
     });
 
   const cases: Record<string, () => Promise<void>> = {
@@ -282,6 +294,65 @@ export function tokenStoreContract(getStore: () => TokenStore): ContractCase[] {
       );
       assert.equal(results.filter((r) => r.granted).length, 10);
     },
+
+    'messages: claims once; a finished run is done with its result, a running one in progress':
+      async () => {
+        const ref = newRef();
+        assert.deepEqual(await claim(ref), { state: 'claimed' });
+        assert.deepEqual(await claim(ref, { owner: 'run-2' }), { state: 'in_progress' });
+        assert.equal(await store().recordOutcome(ref, 'run-2', 'not mine', LONG), false);
+        assert.equal(await store().recordOutcome(ref, 'run-1', '{"sent":1}', LONG), true);
+        assert.deepEqual(await claim(ref, { owner: 'run-3' }), {
+          state: 'done',
+          outcome: '{"sent":1}',
+        });
+        assert.equal(await store().release(ref, 'run-1'), false); // a result is never dropped
+      },
+
+    'messages: a released claim is claimed again; only its owner releases it': async () => {
+      const ref = newRef();
+      await claim(ref);
+      assert.equal(await store().release(ref, 'run-2'), false);
+      assert.equal(await store().release(ref, 'run-1'), true);
+      assert.deepEqual(await claim(ref, { owner: 'run-2' }), { state: 'claimed' });
+    },
+
+    'messages: a run whose lease ran out is crashed (skip) or taken over (retry)': async () => {
+      const ref = newRef();
+      await claim(ref, { leaseMs: 200 });
+      await sleep(250);
+      assert.deepEqual(await claim(ref, { owner: 'run-2', afterCrash: 'skip' }), {
+        state: 'crashed',
+      });
+      assert.deepEqual(await claim(ref, { owner: 'run-3' }), { state: 'reclaimed' });
+      assert.deepEqual(await claim(ref, { owner: 'run-4' }), { state: 'in_progress' });
+      assert.equal(await store().recordOutcome(ref, 'run-1', 'late', LONG), false);
+      assert.equal(await store().recordOutcome(ref, 'run-3', '', LONG), true);
+      assert.deepEqual(await claim(ref, { owner: 'run-5' }), { state: 'done', outcome: '' });
+    },
+
+    'messages: claims nothing past the deadline': async () => {
+      const ref = newRef();
+      await assert.rejects(claim(ref, { deadlineMs: Date.now() - 1 }), StoreUnavailableError);
+      assert.deepEqual(await claim(ref), { state: 'claimed' });
+    },
+
+    'messages: lets exactly one of 50 concurrent claims run, and one of 50 take over a crash':
+      async () => {
+        const ref = newRef();
+        const states = async (leaseMs: number) =>
+          (
+            await Promise.all(
+              Array.from({ length: 50 }, (_, i) => claim(ref, { owner: `run-${i}`, leaseMs })),
+            )
+          ).map((result) => result.state);
+        const first = await states(200);
+        assert.equal(first.filter((state) => state === 'claimed').length, 1);
+        await sleep(250);
+        const second = await states(LONG);
+        assert.equal(second.filter((state) => state === 'reclaimed').length, 1);
+        assert.equal(second.filter((state) => state === 'in_progress').length, 49);
+      },
   };
   return Object.entries(cases).map(([name, run]) => ({ name, run }));
 }

@@ -1,0 +1,82 @@
+import { describe, expect, it } from '@jest/globals';
+import { MemoryTokenStore } from '../stores/memory-token.store.js';
+import { runOnce } from './run-once.js';
+
+describe('runOnce', () => {
+  it('runs the work once and returns its result to every later delivery', async () => {
+    const store = new MemoryTokenStore();
+    let runs = 0;
+    const work = async () => ({ sent: ++runs });
+    expect(await runOnce('message-1', work, { store })).toEqual({
+      outcome: 'ran',
+      result: { sent: 1 },
+    });
+    expect(await runOnce('message-1', work, { store })).toEqual({
+      outcome: 'duplicate',
+      result: { sent: 1 },
+    });
+    expect(await runOnce('message-1', () => undefined, { store, scope: 'other' })).toEqual({
+      outcome: 'ran',
+      result: undefined,
+    });
+    expect(await runOnce('message-1', work, { store, scope: 'other' })).toEqual({
+      outcome: 'duplicate',
+      result: undefined,
+    });
+    expect(runs).toBe(1);
+  });
+
+  it('runs once among 20 concurrent deliveries; the others are in progress', async () => {
+    const store = new MemoryTokenStore();
+    let runs = 0;
+    const work = async () => {
+      runs += 1;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      return runs;
+    };
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => runOnce('message-2', work, { store })),
+    );
+    expect(results.filter((r) => r.outcome === 'ran')).toEqual([{ outcome: 'ran', result: 1 }]);
+    expect(results.filter((r) => r.outcome === 'in_progress')).toHaveLength(19);
+    expect(runs).toBe(1);
+  });
+
+  it('lets the next delivery run the work when it threw', async () => {
+    const store = new MemoryTokenStore();
+    const failing = () => Promise.reject(new Error('broker down'));
+    await expect(runOnce('message-3', failing, { store })).rejects.toThrow('broker down');
+    expect(await runOnce('message-3', () => 'sent', { store })).toEqual({
+      outcome: 'ran',
+      result: 'sent',
+    });
+  });
+
+  it("after a run died (lease over, nothing recorded): skips with 'skip', runs with 'retry'", async () => {
+    let now = 1_000_000;
+    const store = new MemoryTokenStore(() => now);
+    let runs = 0;
+    void runOnce('message-4', () => new Promise(() => (runs += 1)), { store, leaseSeconds: 5 });
+    await new Promise((resolve) => setImmediate(resolve));
+    const work = () => (runs += 1);
+    expect(await runOnce('message-4', work, { store, afterCrash: 'skip' })).toEqual({
+      outcome: 'in_progress',
+    });
+    now += 5_001; // the first run's worker is gone: its lease ran out
+    expect(await runOnce('message-4', work, { store, afterCrash: 'skip' })).toEqual({
+      outcome: 'crashed',
+    });
+    expect(runs).toBe(1);
+    expect(await runOnce('message-4', work, { store })).toEqual({ outcome: 'ran', result: 2 });
+    expect(await runOnce('message-4', work, { store, afterCrash: 'skip' })).toEqual({
+      outcome: 'duplicate',
+      result: 2,
+    });
+  });
+
+  it('reports a run as ran when its result cannot be written (the work is done)', async () => {
+    const store = new MemoryTokenStore();
+    store.recordOutcome = () => Promise.reject(new Error('Redis gone'));
+    expect(await runOnce('message-5', () => 7, { store })).toEqual({ outcome: 'ran', result: 7 });
+  });
+});

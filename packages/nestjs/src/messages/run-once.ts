@@ -1,0 +1,98 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { TokenRef, TokenStore } from '../interfaces/token-store.interface.js';
+
+export interface RunOnceOptions {
+  /** Where claims and results live: `RedisTokenStore` shared by every consumer, or `MemoryTokenStore` in one process. */
+  store: TokenStore;
+  /** Keeps the keys of different consumers apart (one message id may reach several). */
+  scope?: string;
+  /** How long a run counts as in progress before it is taken for dead. Default 60. */
+  leaseSeconds?: number;
+  /** How long a finished run is remembered, and its result returned to redeliveries. Default 86 400. */
+  keepSeconds?: number;
+  /**
+   * A delivery whose earlier run died (lease over, nothing recorded): run it again (`retry`,
+   * the default: the broker's own contract, for work that is safe to repeat after a partial
+   * run) or never run it twice (`skip`: it is reported as `crashed`, for the caller to log or
+   * dead-letter).
+   */
+  afterCrash?: 'retry' | 'skip';
+}
+
+/**
+ * What a delivery came to. `ran`: the work ran now (`result` is its value). `duplicate`: it
+ * ran before (`result` is what it returned then): acknowledge the delivery. `in_progress`:
+ * another delivery is running it: leave this one to the broker to deliver again later.
+ * `crashed`: an earlier run died and `afterCrash` is `skip`: not run.
+ */
+export type RunOnceResult<T> =
+  | { outcome: 'ran'; result: T }
+  | { outcome: 'duplicate'; result: T }
+  | { outcome: 'in_progress' }
+  | { outcome: 'crashed' };
+
+const DEFAULT_LEASE_SECONDS = 60;
+const DEFAULT_KEEP_SECONDS = 86_400;
+
+/**
+ * Runs `work` at most once per `key` (a message's own id), however often the broker delivers
+ * it and however many consumers race on it: the key is claimed with a lease in one atomic
+ * store call, the work runs, and its result is recorded; redeliveries get that result instead
+ * of running again. If `work` throws, the claim is dropped so that the next delivery runs it.
+ * The result must survive `JSON.stringify` (it is returned to redeliveries from the store).
+ */
+export async function runOnce<T>(
+  key: string,
+  work: () => T | Promise<T>,
+  {
+    store,
+    scope = '',
+    leaseSeconds = DEFAULT_LEASE_SECONDS,
+    keepSeconds = DEFAULT_KEEP_SECONDS,
+    afterCrash = 'retry',
+  }: RunOnceOptions,
+): Promise<RunOnceResult<T>> {
+  const ref = messageRef(scope, key);
+  const owner = randomUUID();
+  const keepMs = keepSeconds * 1000;
+  const claim = await store.claim({ ref, owner, leaseMs: leaseSeconds * 1000, keepMs, afterCrash });
+  switch (claim.state) {
+    case 'done':
+      return { outcome: 'duplicate', result: decodeResult<T>(claim.outcome) };
+    case 'in_progress':
+    case 'crashed':
+      return { outcome: claim.state };
+  }
+  let result: T;
+  try {
+    result = await work();
+  } catch (error) {
+    await store.release(ref, owner).catch(() => false); // unreleased, it is retried after the lease
+    throw error;
+  }
+  // The work is done: a failed write must not make the broker deliver it again, so it is not
+  // thrown. A redelivery then meets the lease, and after it the `afterCrash` rule.
+  await store.recordOutcome(ref, owner, encodeResult(result), keepMs).catch(() => false);
+  return { outcome: 'ran', result };
+}
+
+/**
+ * Where a message's marker lives: digests of the scope and key, so that any key (any length,
+ * any characters) fits the store's key shape; `m` marks a message's tag apart from callers'.
+ */
+function messageRef(scope: string, key: string): TokenRef {
+  const digest = createHash('sha256').update(`${scope}\0${key}`).digest();
+  return {
+    tag: `m${digest.toString('base64url', 0, 9).slice(1)}`,
+    id: digest.toString('base64url', 9, 25),
+  };
+}
+
+/** `undefined` (work with no result) is kept as the empty text; anything else as JSON. */
+function encodeResult(result: unknown): string {
+  return result === undefined ? '' : JSON.stringify(result);
+}
+
+function decodeResult<T>(outcome: string): T {
+  return (outcome === '' ? undefined : JSON.parse(outcome)) as T;
+}

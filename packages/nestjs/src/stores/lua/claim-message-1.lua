@@ -1,0 +1,46 @@
+--[[
+  Claims a message's run (runOnce): the first claim holds a lease; later ones learn whether a
+  run finished, is running, or died (lease over, nothing recorded).
+
+  Input:
+    KEYS[1] marker key        {tag}:r:<id>   hash while a run holds it: b and f empty (a
+                                             message has no binding or fingerprint), o owner,
+                                             l lease end (ms since epoch); a string once the
+                                             result is recorded (record-outcome-1.lua)
+    ARGV[1] owner             random id of this run
+    ARGV[2] lease             milliseconds the run counts as in progress
+    ARGV[3] keep              milliseconds the marker is kept
+    ARGV[4] after crash       'retry': a run whose lease ran out is taken over; 'skip': reported
+    ARGV[5] deadline          ms since the epoch by Redis' clock (0: none); later, change nothing
+
+  Output:
+    {'claimed'} | {'reclaimed'} | {'crashed'} | {'in_progress'} | {'done', outcome}
+    | {'late'} (past the deadline: the caller has given up; nothing claimed)
+]]
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local deadline = tonumber(ARGV[5])
+if deadline > 0 and now > deadline then
+  return {'late'}
+end
+
+local kind = redis.call('TYPE', KEYS[1]).ok
+if kind == 'string' then
+  -- '<#b>:<b><#f>:<f><outcome>' with b and f empty: the outcome starts after '0:0:'.
+  return {'done', string.sub(redis.call('GET', KEYS[1]), 5)}
+end
+if kind == 'hash' then
+  if tonumber(redis.call('HGET', KEYS[1], 'l')) > now then
+    return {'in_progress'}
+  end
+  if ARGV[4] ~= 'retry' then
+    return {'crashed'}
+  end
+  redis.call('HSET', KEYS[1], 'o', ARGV[1], 'l', now + tonumber(ARGV[2]))
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+  return {'reclaimed'}
+end
+-- HSET first: it is deny-oom, so at maxmemory (noeviction) nothing is claimed.
+redis.call('HSET', KEYS[1], 'b', '', 'f', '', 'o', ARGV[1], 'l', now + tonumber(ARGV[2]))
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return {'claimed'}
