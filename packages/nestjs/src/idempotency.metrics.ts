@@ -2,6 +2,9 @@ import { performance } from 'node:perf_hooks';
 import type * as PromClient from 'prom-client';
 import { importOptionalPeer } from './optional-peer.js';
 
+/** How a message delivery fared: the `outcome` label of `idempotency_messages_total`. */
+export type MessageOutcome = 'ran' | 'duplicate' | 'in_progress' | 'crashed';
+
 /** How a presented token fared: the `outcome` label of `idempotency_tokens_consumed_total`. */
 export type ConsumeOutcome =
   'first_use' | 'replay' | 'in_progress' | 'used' | 'unknown' | 'invalid' | 'mismatch';
@@ -48,6 +51,7 @@ export class IdempotencyMetrics {
   private readonly issued?: PromClient.Counter;
   private readonly consumed?: (outcome: ConsumeOutcome) => PromClient.Counter.Internal;
   private readonly refusals?: (code: string) => PromClient.Counter.Internal;
+  private readonly messages?: (outcome: MessageOutcome) => PromClient.Counter.Internal;
   private readonly storeDuration?: (
     operation: string,
   ) => PromClient.Histogram.Internal<'operation'>;
@@ -82,6 +86,13 @@ export class IdempotencyMetrics {
       registers,
     });
     this.refusals = childrenOf((code) => refusals.labels({ code }));
+    const messages = new prom.Counter({
+      name: 'idempotency_messages_total',
+      help: 'Message deliveries handled by runOnce, by outcome',
+      labelNames: ['outcome'] as const,
+      registers,
+    });
+    this.messages = childrenOf((outcome) => messages.labels({ outcome }));
     const storeDuration = new prom.Histogram({
       name: 'idempotency_store_duration_seconds',
       help: 'Token store call latency, by operation',
@@ -100,6 +111,11 @@ export class IdempotencyMetrics {
   tokenPresented(request: object, outcome: ConsumeOutcome): void {
     this.consumed?.(outcome).inc();
     ((request as Annotated).raw ?? (request as Annotated))[OUTCOME] = outcome;
+  }
+
+  /** Counts how a message delivery fared (`runOnce`). */
+  messageHandled(outcome: MessageOutcome): void {
+    this.messages?.(outcome).inc();
   }
 
   issueRefused(code: string): void {

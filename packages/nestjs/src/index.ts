@@ -5,6 +5,7 @@ export {
   IdempotencyMetrics,
   idempotencyOutcomeOf,
   type ConsumeOutcome,
+  type MessageOutcome,
   type MetricsRegistry,
 } from './idempotency.metrics.js';
 export { IdempotencyModule } from './idempotency.module.js';

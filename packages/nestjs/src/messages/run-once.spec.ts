@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { IdempotencyMetrics } from '../idempotency.metrics.js';
 import { MemoryTokenStore } from '../stores/memory-token.store.js';
 import { runOnce } from './run-once.js';
 
@@ -78,5 +79,14 @@ describe('runOnce', () => {
     const store = new MemoryTokenStore();
     store.recordOutcome = () => Promise.reject(new Error('Redis gone'));
     expect(await runOnce('message-5', () => 7, { store })).toEqual({ outcome: 'ran', result: 7 });
+  });
+
+  it('counts each delivery in idempotency_messages_total by outcome', async () => {
+    const store = new MemoryTokenStore();
+    const metrics = await IdempotencyMetrics.create();
+    for (let i = 0; i < 3; i += 1) await runOnce('message-6', () => 1, { store, metrics });
+    const text = await metrics.registry!.metrics();
+    expect(text).toContain('idempotency_messages_total{outcome="ran"} 1');
+    expect(text).toContain('idempotency_messages_total{outcome="duplicate"} 2');
   });
 });

@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import type { IdempotencyMetrics } from '../idempotency.metrics.js';
 import type { TokenRef, TokenStore } from '../interfaces/token-store.interface.js';
 
 export interface RunOnceOptions {
@@ -17,6 +18,8 @@ export interface RunOnceOptions {
    * dead-letter).
    */
   afterCrash?: 'retry' | 'skip';
+  /** Counts each delivery in `idempotency_messages_total{outcome}` (`IdempotencyMetrics.create()`). */
+  metrics?: IdempotencyMetrics;
 }
 
 /**
@@ -42,6 +45,16 @@ const DEFAULT_KEEP_SECONDS = 86_400;
  * The result must survive `JSON.stringify` (it is returned to redeliveries from the store).
  */
 export async function runOnce<T>(
+  key: string,
+  work: () => T | Promise<T>,
+  options: RunOnceOptions,
+): Promise<RunOnceResult<T>> {
+  const result = await run(key, work, options);
+  options.metrics?.messageHandled(result.outcome);
+  return result;
+}
+
+async function run<T>(
   key: string,
   work: () => T | Promise<T>,
   {
