@@ -72,27 +72,26 @@ export class IdempotencyMetrics {
       help: 'Tokens issued by GET /tokens',
       registers,
     });
-    const consumed = new prom.Counter({
-      name: 'idempotency_tokens_consumed_total',
-      help: 'Tokens presented to @Idempotent() handlers, by outcome',
-      labelNames: ['outcome'] as const,
-      registers,
-    });
-    this.consumed = childrenOf((outcome) => consumed.labels({ outcome }));
-    const refusals = new prom.Counter({
-      name: 'idempotency_limiter_refusals_total',
-      help: 'GET /tokens requests refused by the limiter, by problem code',
-      labelNames: ['code'] as const,
-      registers,
-    });
-    this.refusals = childrenOf((code) => refusals.labels({ code }));
-    const messages = new prom.Counter({
-      name: 'idempotency_messages_total',
-      help: 'Message deliveries handled by runOnce, by outcome',
-      labelNames: ['outcome'] as const,
-      registers,
-    });
-    this.messages = childrenOf((outcome) => messages.labels({ outcome }));
+    /** A counter with one label, as a function from the label's value to its child. */
+    const labelledCounter = (name: string, help: string, label: string) => {
+      const counter = new prom.Counter({ name, help, labelNames: [label], registers });
+      return childrenOf((value) => counter.labels({ [label]: value }));
+    };
+    this.consumed = labelledCounter(
+      'idempotency_tokens_consumed_total',
+      'Tokens presented to @Idempotent() handlers, by outcome',
+      'outcome',
+    );
+    this.refusals = labelledCounter(
+      'idempotency_limiter_refusals_total',
+      'GET /tokens requests refused by the limiter, by problem code',
+      'code',
+    );
+    this.messages = labelledCounter(
+      'idempotency_messages_total',
+      'Message deliveries handled by runOnce, by outcome',
+      'outcome',
+    );
     const storeDuration = new prom.Histogram({
       name: 'idempotency_store_duration_seconds',
       help: 'Token store call latency, by operation',
