@@ -109,7 +109,7 @@ function typicalOrderOutcome() {
   });
 }
 
-/** Bytes per consumed token whose outcome is kept (the marker hash), limiter sets excluded. */
+/** Bytes per consumed token whose outcome is kept (its marker key), limiter sets excluded. */
 async function storedOutcomeCost(admin, store, codec, count) {
   await admin.flushall();
   const before = await usedMemory(admin);

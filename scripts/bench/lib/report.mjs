@@ -187,7 +187,7 @@ export function memoryTable(memory) {
       memory.oneCaller,
     ),
     '',
-    '| stored outcomes | count | bytes per outcome | outcome text bytes | marker hash encoding | MEMORY USAGE of one marker |',
+    '| stored outcomes | count | bytes per outcome | outcome text bytes | marker encoding | MEMORY USAGE of one marker |',
     '|---|---:|---:|---:|---|---:|',
     `| consumed token + typical POST /orders answer | ${fmt(o.outcomes)} | ${fmt(o.bytesPerOutcome, 1)} | ${fmt(o.outcomeStringBytes)} | ${o.markerEncoding} | ${o.memoryUsageOfOneMarker ?? 'n/a'} |`,
   ].join('\n');
