@@ -45,18 +45,23 @@ export const postOrder = (base, headers = {}, body = ORDER_BODY) =>
     body,
   });
 
-export async function issueToken(base) {
-  const answer = await send(`${base}/tokens?scope=${SCOPE}`);
+export async function issueToken(base, headers = {}) {
+  const answer = await send(`${base}/tokens?scope=${SCOPE}`, { headers });
   if (answer.status !== 200)
     throw new Error(`GET /tokens answered ${answer.status}: ${answer.body.slice(0, 300)}`);
   return JSON.parse(answer.body).token;
 }
 
 /**
- * Issues `count` tokens with `concurrency` requests in flight. Bounded by the count and by
- * `timeoutMs`; any refusal is an error, since a short supply would skew the timed run.
+ * Issues `count` tokens with `concurrency` requests in flight, the i-th with `headersOf(i)`.
+ * Bounded by the count and by `timeoutMs`; any refusal is an error, since a short supply
+ * would skew the timed run.
  */
-export async function issueTokens(base, count, { concurrency = 50, timeoutMs }) {
+export async function issueTokens(
+  base,
+  count,
+  { concurrency = 50, timeoutMs, headersOf = () => ({}) },
+) {
   const deadline = Date.now() + timeoutMs;
   const tokens = [];
   let started = 0;
@@ -65,7 +70,7 @@ export async function issueTokens(base, count, { concurrency = 50, timeoutMs }) 
       if (Date.now() > deadline)
         throw new Error(`issued only ${tokens.length} of ${count} tokens in ${timeoutMs} ms`);
       started += 1;
-      tokens.push(await issueToken(base));
+      tokens.push(await issueToken(base, headersOf(started - 1)));
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));

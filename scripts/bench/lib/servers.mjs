@@ -113,13 +113,34 @@ const replays = (newHeaders, storeAnswer) => async (server, ctx) => {
 const bareStoresAnswer = (admin) => (headers, body) =>
   admin.set(`bench:o:${headers[TOKEN_HEADER]}`, body, 'EX', KEEP_SECONDS);
 
+const authorization = (caller) => `Bearer ${caller.key}`;
+
 /** Token requests from the 1 000 callers in turn (`Authorization: Bearer <key>`). */
 async function callerIssues(_server, ctx) {
-  const file = ctx.writeLines(
-    'authorizations',
-    CALLERS.map(({ key }) => `Bearer ${key}`),
-  );
+  const file = ctx.writeLines('authorizations', CALLERS.map(authorization));
   return { ...ISSUE, perRequest: { mode: 'cycle', header: 'authorization', file } };
+}
+
+/**
+ * Grants each caller spends before the timed run, of the 60 its window allows: every run
+ * starts from an empty Redis, and without a history a 10 s run never reaches a limit (1 000
+ * callers × 60 is more than the service issues in that time). With it, the run sees callers
+ * with a window nearly full: 10 more grants each, then 429.
+ */
+const GRANTS_SPENT = 50;
+
+/** callerIssues, on a limiter that already holds the callers' history (GRANTS_SPENT each). */
+async function callerIssuesWithHistory(server, ctx) {
+  const count = CALLERS.length * GRANTS_SPENT;
+  const started = Date.now();
+  await issueTokens(server.base, count, {
+    timeoutMs: 60_000 + count,
+    headersOf: (i) => ({ authorization: authorization(CALLERS[i % CALLERS.length]) }),
+  });
+  ctx.log(
+    `  ${GRANTS_SPENT} grants spent by each of ${CALLERS.length} callers on ${server.process} in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+  );
+  return callerIssues(server, ctx);
 }
 
 /** The 1 000-caller service answers only callers with a key, and issues them tokens. */
@@ -127,7 +148,7 @@ async function callersPreflight(base) {
   const anonymous = await send(`${base}/tokens?scope=${SCOPE}`);
   expectAnswer(anonymous.status === 401, 'GET /tokens without an API key: 401', anonymous);
   const caller = await send(`${base}/tokens?scope=${SCOPE}`, {
-    headers: { authorization: `Bearer ${CALLERS[0].key}` },
+    headers: { authorization: authorization(CALLERS[0]) },
   });
   expectAnswer(caller.status === 200, 'GET /tokens with an API key: 200', caller);
   return { issueHeaders: Object.keys(caller.headers).sort() };
@@ -176,7 +197,7 @@ export const SERVERS = [
     process: 'service-1000',
     env: CALLERS_ENV,
     preflight: callersPreflight,
-    scenarios: { 'issue-1000-callers': callerIssues },
+    scenarios: { 'issue-1000-callers': callerIssuesWithHistory },
   },
   {
     name: 'peer',
