@@ -164,6 +164,20 @@ async function measuredRun(scenario, server, round, ctx) {
   });
 }
 
+/** Runs with more tokens than a server will take can only be guessed: one that ran out is run again. */
+const TOKEN_ATTEMPTS = 3;
+
+/** measuredRun, repeated (learnRate doubles the supply) while the tokens ran out. */
+async function runWithEnoughTokens(scenario, server, round, ctx) {
+  for (let attempt = 1; ; attempt += 1) {
+    const run = await measuredRun(scenario, server, round, ctx);
+    ctx.log(describeRun(run));
+    learnRate(ctx, run);
+    if (!(run.perRequest?.exhausted > 0) || attempt === TOKEN_ATTEMPTS) return run;
+    ctx.log('  again, with twice as many tokens');
+  }
+}
+
 /** Why a run does not count; empty when it does. */
 function problemsOf(result, accepted, answered) {
   const problems = [];
@@ -354,10 +368,7 @@ async function main() {
         log(`round ${round}/${options.rounds}: ${scenario.title}`);
         for (const server of rotated(started, round)) {
           if (!(scenario.id in server.scenarios)) continue;
-          const run = await measuredRun(scenario, server, round, ctx);
-          runs.push(run);
-          log(describeRun(run));
-          learnRate(ctx, run);
+          runs.push(await runWithEnoughTokens(scenario, server, round, ctx));
         }
       }
     }
