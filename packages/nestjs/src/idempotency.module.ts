@@ -10,6 +10,7 @@ import type { Cluster, Redis } from 'ioredis';
 import { unservableHandlers } from './decorators/unservable-handlers.js';
 import { IdempotencyInterceptor } from './idempotency.interceptor.js';
 import { IdempotencyMetrics } from './idempotency.metrics.js';
+import { IdempotentMessageInterceptor } from './messages/idempotent-message.interceptor.js';
 import {
   IDEMPOTENCY_SETTINGS,
   OPENAPI_DECORATIONS,
@@ -108,6 +109,7 @@ function createStore(
     TokensService,
     OutcomeRecorder,
     IdempotencyInterceptor,
+    IdempotentMessageInterceptor,
     IdempotencyRefusalFilter,
     ProblemDetailsFilter,
   ],
@@ -120,6 +122,7 @@ function createStore(
     TokensService,
     OutcomeRecorder,
     IdempotencyInterceptor,
+    IdempotentMessageInterceptor,
     IdempotencyRefusalFilter,
     ProblemDetailsFilter,
   ],
@@ -140,9 +143,7 @@ export class IdempotencyModule
   onModuleInit(): void {
     const unservable = unservableHandlers(this.discovery, this.scanner);
     if (unservable.length > 0) {
-      throw new Error(
-        `@Idempotent() on ${unservable.join(', ')}: the module guards HTTP route handlers only (not GraphQL resolvers, WebSocket gateways or message handlers). Remove it there.`,
-      );
+      throw new Error(`@Idempotent() cannot be served where it is: ${unservable.join('; ')}.`);
     }
   }
 

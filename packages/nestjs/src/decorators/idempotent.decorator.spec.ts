@@ -21,11 +21,27 @@ class OrdersResolver {
   @Idempotent() createOrder() {}
 }
 
+const MESSAGE_PATTERN = SetMetadata('microservices:pattern', ['orders.create']); // what @MessagePattern() writes
+
 @Controller()
 class MessagesController {
-  @SetMetadata('microservices:pattern', ['orders.create']) // what @MessagePattern() writes
+  @MESSAGE_PATTERN
   @Idempotent()
   onOrder() {}
+}
+
+@Controller()
+class KeyedMessagesController {
+  @MESSAGE_PATTERN
+  @Idempotent({ key: (order: { id: string }) => order.id })
+  onOrder() {}
+}
+
+@Controller('keyed')
+class KeyedRouteController {
+  @Post()
+  @Idempotent({ key: (order: { id: string }) => order.id })
+  create() {}
 }
 
 const start = async (providers: (new () => object)[], controllers: (new () => object)[] = []) => {
@@ -68,12 +84,36 @@ describe('@Idempotent()', () => {
 
   it('stops the app at start when it is on a provider (a resolver, a gateway), naming it', async () => {
     await expect(start([OrdersResolver])).rejects.toThrow(
-      /@Idempotent\(\) on OrdersResolver\.createOrder: the module guards HTTP route handlers only/,
+      /OrdersResolver\.createOrder is on a provider/,
     );
   });
 
-  it('stops the app at start when it is on a message handler, naming it', async () => {
-    await expect(start([], [MessagesController])).rejects.toThrow(/MessagesController\.onOrder/);
+  it('stops the app at start when it is on a message handler without a key, naming it', async () => {
+    await expect(start([], [MessagesController])).rejects.toThrow(
+      /MessagesController\.onOrder is a message handler without a `key`/,
+    );
+  });
+
+  it('stops the app at start when an HTTP route has a message key, naming it', async () => {
+    await expect(start([], [KeyedRouteController])).rejects.toThrow(
+      /KeyedRouteController\.create is an HTTP route with a message `key`/,
+    );
+  });
+
+  it('starts an app with a keyed message handler; refuses malformed message options when decorating', async () => {
+    await expect(start([], [KeyedMessagesController])).resolves.toBeUndefined();
+    const key = () => 'id';
+    expect(() => Idempotent({ key, leaseSeconds: 0 })).toThrow(
+      /leaseSeconds must be a whole number/,
+    );
+    expect(() => Idempotent({ key, keepSeconds: 1.5 })).toThrow(
+      /keepSeconds must be a whole number/,
+    );
+    expect(() => Idempotent({ key, scope: 'a b' })).toThrow(/scope "a b" must match/);
+    expect(() => Idempotent({ key, afterCrash: 'never' as 'skip' })).toThrow(/afterCrash must be/);
+    expect(() => Idempotent({ key: 'id' as unknown as () => string })).toThrow(
+      /key must be a function/,
+    );
   });
 
   it('starts an app whose @Idempotent() handlers are all HTTP routes', async () => {

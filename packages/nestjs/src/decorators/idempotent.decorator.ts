@@ -2,6 +2,9 @@ import { applyDecorators, SetMetadata, UseFilters, UseInterceptors } from '@nest
 import { IdempotencyInterceptor } from '../idempotency.interceptor.js';
 import { IDEMPOTENT_METADATA, SCOPE_PATTERN } from '../idempotency.constants.js';
 import type { IdempotentOptions } from '../interfaces/idempotent-options.interface.js';
+import type { IdempotentMessageOptions } from '../interfaces/message-options.interface.js';
+import { IdempotentMessageInterceptor } from '../messages/idempotent-message.interceptor.js';
+import { messageRunSettings } from '../messages/run-once.js';
 import { ApiIdempotent } from '../openapi/api-idempotent.decorator.js';
 import { replayHeaderList } from '../outcomes/replay-headers.js';
 import { IdempotencyRefusalFilter } from '../problems/idempotency-refusal.filter.js';
@@ -19,7 +22,20 @@ import { IdempotencyRefusalFilter } from '../problems/idempotency-refusal.filter
  *
  * @throws Error at start-up for a malformed `scope` or a header that must not be replayed.
  */
-export function Idempotent(options: IdempotentOptions = {}): MethodDecorator & ClassDecorator {
+export function Idempotent(options?: IdempotentOptions): MethodDecorator & ClassDecorator;
+/**
+ * Makes a Nest microservice handler (`@EventPattern`, `@MessagePattern`, any transport) run at
+ * most once per message id, which `key` reads from the message: redeliveries and copies are
+ * settled without running it (see `IdempotentMessageOptions`). Backed by `runOnce()` on the
+ * module's store.
+ *
+ * @throws Error at start-up for malformed options.
+ */
+export function Idempotent(options: IdempotentMessageOptions): MethodDecorator & ClassDecorator;
+export function Idempotent(
+  options: IdempotentOptions | IdempotentMessageOptions = {},
+): MethodDecorator & ClassDecorator {
+  if ('key' in options) return IdempotentMessage(options);
   if (options.scope !== undefined && !SCOPE_PATTERN.test(options.scope)) {
     throw new Error(
       `@Idempotent(): scope ${JSON.stringify(options.scope)} must match ${SCOPE_PATTERN}`,
@@ -33,5 +49,15 @@ export function Idempotent(options: IdempotentOptions = {}): MethodDecorator & C
     UseInterceptors(options.interceptor ?? IdempotencyInterceptor),
     UseFilters(IdempotencyRefusalFilter),
     ApiIdempotent(options.scope, replay),
+  );
+}
+
+function IdempotentMessage(options: IdempotentMessageOptions): MethodDecorator & ClassDecorator {
+  if (typeof options.key !== 'function')
+    throw new Error('@Idempotent(): key must be a function (data, context) => the message id');
+  messageRunSettings(options, '@Idempotent()');
+  return applyDecorators(
+    SetMetadata(IDEMPOTENT_METADATA, options),
+    UseInterceptors(IdempotentMessageInterceptor),
   );
 }

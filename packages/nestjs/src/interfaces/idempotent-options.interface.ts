@@ -1,7 +1,10 @@
 import type { Type } from '@nestjs/common';
 import type { IdempotencyInterceptor } from '../idempotency.interceptor.js';
 
-/** Options of `@Idempotent()`. */
+/**
+ * Options of `@Idempotent()` on an HTTP route. On a message handler it takes
+ * `IdempotentMessageOptions` instead (`key`, `leaseSeconds`, `afterCrash`, `noAck`).
+ */
 export interface IdempotentOptions {
   /**
    * The scope a token must have been issued for (`GET /tokens?scope=…`). A handler without a

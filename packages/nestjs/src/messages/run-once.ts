@@ -1,23 +1,12 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { IdempotencyMetrics } from '../idempotency.metrics.js';
+import { SCOPE_PATTERN } from '../idempotency.constants.js';
+import type { MessageRunOptions } from '../interfaces/message-options.interface.js';
 import type { TokenRef, TokenStore } from '../interfaces/token-store.interface.js';
 
-export interface RunOnceOptions {
+export interface RunOnceOptions extends MessageRunOptions {
   /** Where claims and results live: `RedisTokenStore` shared by every consumer, or `MemoryTokenStore` in one process. */
   store: TokenStore;
-  /** Keeps the keys of different consumers apart (one message id may reach several). */
-  scope?: string;
-  /** How long a run counts as in progress before it is taken for dead. Default 60. */
-  leaseSeconds?: number;
-  /** How long a finished run is remembered, and its result returned to redeliveries. Default 86 400. */
-  keepSeconds?: number;
-  /**
-   * A delivery whose earlier run died (lease over, nothing recorded): run it again (`retry`,
-   * the default: the broker's own contract, for work that is safe to repeat after a partial
-   * run) or never run it twice (`skip`: it is reported as `crashed`, for the caller to log or
-   * dead-letter).
-   */
-  afterCrash?: 'retry' | 'skip';
   /** Counts each delivery in `idempotency_messages_total{outcome}` (`IdempotencyMetrics.create()`). */
   metrics?: IdempotencyMetrics;
 }
@@ -36,6 +25,30 @@ export type RunOnceResult<T> =
 
 const DEFAULT_LEASE_SECONDS = 60;
 const DEFAULT_KEEP_SECONDS = 86_400;
+
+/**
+ * The options with their defaults, or an error naming `where` for a malformed one: checked
+ * once per handler by `@Idempotent({ key })`, and on every call of `runOnce`.
+ */
+export function messageRunSettings(
+  {
+    scope = '',
+    leaseSeconds = DEFAULT_LEASE_SECONDS,
+    keepSeconds = DEFAULT_KEEP_SECONDS,
+    afterCrash = 'retry',
+  }: MessageRunOptions,
+  where: string,
+): Required<MessageRunOptions> {
+  const wrong = (what: string) => new Error(`${where}: ${what}`);
+  if (scope !== '' && !SCOPE_PATTERN.test(scope))
+    throw wrong(`scope ${JSON.stringify(scope)} must match ${SCOPE_PATTERN}`);
+  for (const [name, value] of Object.entries({ leaseSeconds, keepSeconds }))
+    if (!Number.isSafeInteger(value) || value < 1)
+      throw wrong(`${name} must be a whole number of seconds, at least 1 (got ${value})`);
+  if (afterCrash !== 'retry' && afterCrash !== 'skip')
+    throw wrong(`afterCrash must be 'retry' or 'skip' (got ${JSON.stringify(afterCrash)})`);
+  return { scope, leaseSeconds, keepSeconds, afterCrash };
+}
 
 /**
  * Runs `work` at most once per `key` (a message's own id), however often the broker delivers
@@ -57,14 +70,12 @@ export async function runOnce<T>(
 async function run<T>(
   key: string,
   work: () => T | Promise<T>,
-  {
-    store,
-    scope = '',
-    leaseSeconds = DEFAULT_LEASE_SECONDS,
-    keepSeconds = DEFAULT_KEEP_SECONDS,
-    afterCrash = 'retry',
-  }: RunOnceOptions,
+  options: RunOnceOptions,
 ): Promise<RunOnceResult<T>> {
+  const { store } = options;
+  const { scope, leaseSeconds, keepSeconds, afterCrash } = messageRunSettings(options, 'runOnce()');
+  if (typeof key !== 'string' || key === '')
+    throw new Error(`runOnce(): the key must be a non-empty string (got ${typeof key})`);
   const ref = messageRef(scope, key);
   const owner = randomUUID();
   const keepMs = keepSeconds * 1000;
