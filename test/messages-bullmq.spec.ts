@@ -95,7 +95,7 @@ describe('runOnce in BullMQ processors, on a real Redis', () => {
       port: server.port,
       queue: queueName,
       name,
-      scope: 'bullmq-spec',
+      scope: queueName, // each test its own keys: its message ids are not another test's
       leaseSeconds: LEASE_SECONDS,
       afterCrash: options.afterCrash,
       hang: options.hang ?? false,
