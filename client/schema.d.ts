@@ -37,6 +37,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/orders/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An order, with the confirmations sent for it (no token: reading changes nothing) */
+        get: operations["OrdersController_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/orders/{id}/cancel": {
         parameters: {
             query?: never;
@@ -129,6 +146,11 @@ export interface components {
             quantity: number;
             /** Format: date-time */
             createdAt: string;
+            /**
+             * @description Confirmations sent for this order: 0 when placed, 1 once its "order placed" event was handled, never more
+             * @example 1
+             */
+            confirmationsSent: number;
             /**
              * Format: date-time
              * @description Set once the order is cancelled
@@ -464,6 +486,111 @@ export interface operations {
                         detail: string;
                         /** @enum {string} */
                         code: "STORE_UNAVAILABLE";
+                        /** @description VALIDATION_FAILED only: each failed constraint */
+                        errors?: string[];
+                    };
+                };
+            };
+            /** @description Any other refusal, by the HTTP layer: 400 BAD_REQUEST (a malformed request line or header), 408 REQUEST_TIMEOUT (a request too slow to arrive), 413 PAYLOAD_TOO_LARGE (a body over 1 MiB), 415 UNSUPPORTED_MEDIA_TYPE (a body that is not JSON), 431 HEADERS_TOO_LARGE. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @description Stable URI per code, e.g. urn:problem:token-used */
+                        type: string;
+                        title: string;
+                        status: number;
+                        /** @description What happened and what the client should do next */
+                        detail: string;
+                        /** @enum {string} */
+                        code: "BAD_REQUEST" | "REQUEST_TIMEOUT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "HEADERS_TOO_LARGE";
+                        /** @description VALIDATION_FAILED only: each failed constraint */
+                        errors?: string[];
+                    };
+                };
+            };
+        };
+    };
+    OrdersController_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The id POST /orders answered */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The order as it is now */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Order"];
+                };
+            };
+            /** @description The id is not a UUID */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @description Stable URI per code, e.g. urn:problem:token-used */
+                        type: string;
+                        title: string;
+                        status: number;
+                        /** @description What happened and what the client should do next */
+                        detail: string;
+                        /** @enum {string} */
+                        code: "VALIDATION_FAILED";
+                        /** @description VALIDATION_FAILED only: each failed constraint */
+                        errors?: string[];
+                    };
+                };
+            };
+            /** @description No valid API key (only when API_KEYS is set) */
+            401: {
+                headers: {
+                    /** @description The authentication scheme to use, e.g. Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @description Stable URI per code, e.g. urn:problem:token-used */
+                        type: string;
+                        title: string;
+                        status: number;
+                        /** @description What happened and what the client should do next */
+                        detail: string;
+                        /** @enum {string} */
+                        code: "UNAUTHENTICATED";
+                        /** @description VALIDATION_FAILED only: each failed constraint */
+                        errors?: string[];
+                    };
+                };
+            };
+            /** @description No such order (or no longer kept: the demo keeps the newest 10 000) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @description Stable URI per code, e.g. urn:problem:token-used */
+                        type: string;
+                        title: string;
+                        status: number;
+                        /** @description What happened and what the client should do next */
+                        detail: string;
+                        /** @enum {string} */
+                        code: "ORDER_NOT_FOUND";
                         /** @description VALIDATION_FAILED only: each failed constraint */
                         errors?: string[];
                     };

@@ -151,6 +151,7 @@ describe.each(ADAPTERS)('the handler table on %s', (adapter) => {
       item: 'book',
       quantity: 2,
       createdAt: expect.any(String),
+      confirmationsSent: 0,
     });
     expect(response.headers.location).toBe(`/orders/${response.body.id}`);
     expect(response.headers[CONSUMED]).toBe('true');

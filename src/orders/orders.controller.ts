@@ -1,6 +1,12 @@
-import { Body, Controller, HttpCode, Param, Post, Res, UsePipes } from '@nestjs/common';
-import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ApiProblemResponse, Idempotent } from '@idempotency-tokens/nestjs';
+import { Body, Controller, Get, HttpCode, Param, Post, Res, UsePipes } from '@nestjs/common';
+import {
+  ApiCreatedResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiTags,
+} from '@nestjs/swagger';
+import { ApiProblemResponse, Idempotent, validationFailed } from '@idempotency-tokens/nestjs';
 import { DtoValidationPipe } from '../validation/dto-validation.pipe.js';
 import { CreateOrderDto } from './dto/create-order.dto.js';
 import { Order } from './order.js';
@@ -10,6 +16,9 @@ import { OrdersService } from './orders.service.js';
 interface HeaderSetter {
   header(name: string, value: string): unknown;
 }
+
+/** What `randomUUID()` makes: the only ids an order can have. */
+const ORDER_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /**
  * Pipes run after guards: a body that fails validation has spent its token, and the 400 is
@@ -33,6 +42,23 @@ export class OrdersController {
     const order = this.orders.create(dto);
     response.header('Location', `/orders/${order.id}`);
     return order;
+  }
+
+  @Get(':id')
+  @ApiOperation({
+    summary: 'An order, with the confirmations sent for it (no token: reading changes nothing)',
+  })
+  @ApiParam({ name: 'id', format: 'uuid', description: 'The id POST /orders answered' })
+  @ApiOkResponse({ type: Order, description: 'The order as it is now' })
+  @ApiProblemResponse(400, 'The id is not a UUID', ['VALIDATION_FAILED'])
+  @ApiProblemResponse(404, 'No such order (or no longer kept: the demo keeps the newest 10 000)', [
+    'ORDER_NOT_FOUND',
+  ])
+  get(@Param('id') id: string): Order {
+    // A malformed id is the caller's mistake, not an order that went missing: 400, not 404.
+    if (!ORDER_ID.test(id))
+      throw validationFailed('The order id is not valid: see errors.', ['id must be a UUID']);
+    return this.orders.get(id);
   }
 
   @Post(':id/cancel')

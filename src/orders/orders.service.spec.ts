@@ -1,16 +1,47 @@
 import { describe, expect, it } from '@jest/globals';
 import { ProblemException } from '@idempotency-tokens/nestjs';
+import type { OrderPlaced } from './events/order-placed.event.js';
+import { OrderEventQueue } from './events/order-event-queue.js';
 import { OrdersService } from './orders.service.js';
+
+/** Keeps what is published; delivers nothing. */
+class RecordingQueue extends OrderEventQueue {
+  readonly kind = 'recording';
+  readonly published: OrderPlaced[] = [];
+  async publish(event: OrderPlaced): Promise<void> {
+    this.published.push(event);
+  }
+  consume(): void {}
+}
 
 describe('OrdersService', () => {
   it('keeps the newest 10 000 orders and counts every one placed', () => {
-    const orders = new OrdersService();
+    const orders = new OrdersService(new RecordingQueue());
     const placed = Array.from({ length: 10_001 }, () =>
       orders.create({ item: 'book', quantity: 1 }),
     );
     expect(orders.count).toBe(10_001);
     expect(() => orders.cancel(placed[0].id)).toThrow(ProblemException);
+    expect(() => orders.get(placed[0].id)).toThrow(ProblemException);
     expect(orders.cancel(placed[1].id).cancelledAt).toBeDefined();
     expect(orders.cancel(placed[10_000].id).cancelledAt).toBeDefined();
+  });
+
+  it('publishes one order placed event per order, keyed by the order id', () => {
+    const queue = new RecordingQueue();
+    const order = new OrdersService(queue).create({ item: 'book', quantity: 2 });
+    expect(queue.published).toEqual([
+      { orderId: order.id, item: 'book', quantity: 2, placedAt: order.createdAt },
+    ]);
+  });
+
+  it('counts confirmations on the kept order; answers show the order as it was', () => {
+    const orders = new OrdersService(new RecordingQueue());
+    const placed = orders.create({ item: 'book', quantity: 2 });
+    expect(placed.confirmationsSent).toBe(0);
+    expect(orders.confirmationSent(placed.id)?.confirmationsSent).toBe(1);
+    expect(placed.confirmationsSent).toBe(0); // the answer already given does not change
+    expect(orders.get(placed.id)).toEqual({ ...placed, confirmationsSent: 1 });
+    expect(orders.confirmationSent('not-kept-here')).toBeUndefined();
   });
 });

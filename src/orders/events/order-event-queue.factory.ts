@@ -1,0 +1,50 @@
+import { createRedisClient } from '@idempotency-tokens/nestjs';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import type { AppConfig } from '../../config/app-config.js';
+import { BullmqOrderEventQueue } from './bullmq-order-event.queue.js';
+import { InProcessOrderEventQueue } from './in-process-order-event.queue.js';
+import type { OrderEventQueue } from './order-event-queue.js';
+
+/**
+ * The worker's connection: BullMQ's blocking commands need `maxRetriesPerRequest: null` (and no
+ * command time-out); it reconnects every second at most, as the app's client does.
+ */
+const WORKER_REDIS_OPTIONS = {
+  maxRetriesPerRequest: null,
+  connectTimeout: 2_000,
+  retryStrategy: (attempt: number) => Math.min(attempt * 200, 1_000),
+} satisfies RedisOptions;
+
+/**
+ * Every key of the queue under one hash tag: on Redis Cluster BullMQ's scripts touch several
+ * keys of a queue at once, which must share a slot. The same prefix on a single Redis, so that
+ * the keys do not change with the deployment.
+ */
+const QUEUE_PREFIX = '{bull}';
+
+/**
+ * The "order placed" queue the configuration calls for: BullMQ on the service's Redis or
+ * Cluster when there is one (events survive a restart and any instance may consume them), in
+ * process otherwise (`npm start` needs nothing installed). The clients made here belong to the
+ * queue, which closes them at shutdown.
+ */
+export function createOrderEventQueue(
+  config: Pick<AppConfig, 'redisUrl' | 'redisClusterNodes'>,
+): OrderEventQueue {
+  if (config.redisUrl) {
+    return new BullmqOrderEventQueue(
+      createRedisClient(config.redisUrl),
+      new Redis(config.redisUrl, WORKER_REDIS_OPTIONS),
+      QUEUE_PREFIX,
+    );
+  }
+  if (config.redisClusterNodes) {
+    const { retryStrategy, ...redisOptions } = WORKER_REDIS_OPTIONS;
+    return new BullmqOrderEventQueue(
+      createRedisClient({ cluster: config.redisClusterNodes }),
+      new Cluster(config.redisClusterNodes, { clusterRetryStrategy: retryStrategy, redisOptions }),
+      QUEUE_PREFIX,
+    );
+  }
+  return new InProcessOrderEventQueue();
+}
