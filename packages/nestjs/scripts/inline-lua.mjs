@@ -2,12 +2,18 @@
 // scripts travel inside the compiled JavaScript: no file read at run time, nothing for a
 // bundler or an asset step to copy. Each script is registered under a versioned name (its
 // SHA1's first 12 hex digits), so two versions of this package on one Redis client never clash.
-// `<name>-<numberOfKeys>.lua` -> `lua/scripts.ts` exporting one constant per script.
+// `<name>-<numberOfKeys>.lua` -> `lua/scripts.ts` exporting one constant per script. A line
+// `--- @include "<name>"` (as in bullmq) is replaced by `lua/includes/<name>.lua`: code that two
+// scripts share is written once.
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 
 const dir = new URL('../src/stores/lua/', import.meta.url);
 const camel = (name) => name.replace(/-([a-z])/g, (_, c) => c.toUpperCase());
+const withIncludes = (lua) =>
+  lua.replace(/^--- @include "([a-z-]+)"$/gm, (_, name) =>
+    readFileSync(new URL(`includes/${name}.lua`, dir), 'utf8').trimEnd(),
+  );
 
 const entries = readdirSync(dir)
   .filter((file) => file.endsWith('.lua'))
@@ -15,7 +21,7 @@ const entries = readdirSync(dir)
   .map((file) => {
     const [, name, keys] = /^([a-z-]+)-([0-9]+)\.lua$/.exec(file) ?? [];
     if (!name) throw new Error(`inline-lua: ${file} is not named <name>-<numberOfKeys>.lua`);
-    const lua = readFileSync(new URL(file, dir), 'utf8');
+    const lua = withIncludes(readFileSync(new URL(file, dir), 'utf8'));
     const sha1 = createHash('sha1').update(lua).digest('hex');
     const script = {
       name: `idempotency:${name}:${sha1.slice(0, 12)}`,

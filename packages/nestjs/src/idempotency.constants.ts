@@ -10,6 +10,8 @@ export const TOKEN_HEADER = 'idempotency-token';
 /** Answer headers the module sets. */
 export const TOKEN_CONSUMED_HEADER = 'Idempotency-Token-Consumed';
 export const REPLAYED_HEADER = 'Idempotent-Replayed';
+/** On every answer of a key route: seconds a key's record is kept from its first use (the IETF draft's expiry). */
+export const KEY_EXPIRES_HEADER = 'Idempotency-Key-Expires';
 
 /** Injection token of the validated {@link IdempotencySettings}. */
 export const IDEMPOTENCY_SETTINGS = Symbol('IdempotencySettings');

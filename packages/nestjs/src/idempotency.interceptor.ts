@@ -14,6 +14,7 @@ import { fingerprintOf } from './fingerprint.js';
 import { type IdempotentMetadata, idempotencyOf } from './decorators/idempotent-route.js';
 import {
   IDEMPOTENCY_SETTINGS,
+  KEY_EXPIRES_HEADER,
   TOKEN_CONSUMED_HEADER,
   TOKEN_HEADER,
   TOKEN_STORE,
@@ -21,10 +22,24 @@ import {
 import { IdempotencyMetrics } from './idempotency.metrics.js';
 import type { IdempotencySettings } from './idempotency.settings.js';
 import type { Caller, IdempotencyRequest } from './interfaces/caller.interface.js';
-import type { TokenRef, TokenStore } from './interfaces/token-store.interface.js';
+import type {
+  ConsumeResult,
+  KeyClaimResult,
+  TokenRef,
+  TokenStore,
+} from './interfaces/token-store.interface.js';
+import { KEY_HEADER, parseIdempotencyKey } from './keys/idempotency-key.js';
+import {
+  type LimiterPolicy,
+  rateLimitHeaders,
+  retryAfterSeconds,
+} from './limiter/limiter-policy.js';
 import { OutcomeRecorder } from './outcomes/outcome.recorder.js';
 import { decodeOutcome } from './outcomes/stored-response.js';
 import {
+  idempotencyKeyInvalid,
+  idempotencyKeyMissing,
+  keyRateLimited,
   malformedRequest,
   payloadMismatch,
   requestInProgress,
@@ -42,9 +57,11 @@ const CHECKED = Symbol('idempotency_module:checked');
 /** A handler's settings as the interceptor uses them, worked out once per handler. */
 interface RouteSettings {
   scope?: string;
+  keys: 'token' | 'client' | 'either';
+  /** The limiter policy of the scope: tokens are consumed from its bucket, keys counted in its window. */
+  policy: LimiterPolicy;
   replay: boolean;
   replayHeaders: readonly string[];
-  bucket: string;
 }
 
 /**
@@ -88,35 +105,48 @@ export class IdempotencyInterceptor implements NestInterceptor {
     // Installed twice on one handler (a class and a handler setting, or a subclass): consume once.
     if (!options || request[CHECKED]) return;
     request[CHECKED] = true;
+    const response = context.switchToHttp().getResponse<object>();
+    const key = this.presentedKey(request, response, options.keys);
     if (nestedDeeperThan(request.body, MAX_BODY_DEPTH)) {
       throw malformedRequest(
         `The request body is nested deeper than ${MAX_BODY_DEPTH} levels. Nothing was consumed.`,
       );
     }
 
-    const ref = this.verifiedToken(request);
     const caller = this.getCaller(request);
-    if (!this.codec.sameKindOfCaller(ref, caller)) {
-      this.metrics.tokenPresented(request, 'unknown');
-      throw tokenIssuedToOtherKindOfCaller(caller.subject !== undefined);
-    }
     const owner = randomUUID(); // Node keeps a pool of these: no OpenSSL call per request
-    const result = await this.store.consume({
-      ref,
+    const use = {
       owner,
-      bucket: options.bucket,
       binding: this.codec.bindingOf(caller, options.scope),
       fingerprint: this.fingerprintOrRefuse(request),
       leaseMs: this.settings.inProgressTtlSeconds * 1000,
       keepMs: this.settings.resultTtlSeconds * 1000,
-    });
-    if (result.state === 'unknown') {
-      this.metrics.tokenPresented(request, 'unknown');
-      throw tokenUnknown();
+    };
+    let ref: TokenRef;
+    let result: ConsumeResult | KeyClaimResult;
+    if (key === undefined) {
+      ref = this.verifiedToken(request);
+      if (!this.codec.sameKindOfCaller(ref, caller)) {
+        this.metrics.tokenPresented(request, 'unknown');
+        throw tokenIssuedToOtherKindOfCaller(caller.subject !== undefined);
+      }
+      result = await this.store.consume({ ref, bucket: options.policy.bucket, ...use });
+      if (result.state === 'unknown') {
+        this.metrics.tokenPresented(request, 'unknown');
+        throw tokenUnknown();
+      }
+      this.adapterHost.httpAdapter.setHeader(response, TOKEN_CONSUMED_HEADER, 'true');
+    } else {
+      ref = this.codec.keyRefOf(caller, options.scope, key);
+      result = await this.store.claimKey({ ref, limits: options.policy, ...use });
+      if (result.state === 'rate') {
+        const headers = rateLimitHeaders(options.policy, { remaining: 0, ...result });
+        this.metrics.issueRefused('KEY_RATE_LIMITED');
+        throw keyRateLimited(retryAfterSeconds(result.retryAfterMs), headers);
+      }
     }
 
-    const response = context.switchToHttp().getResponse<object>();
-    this.adapterHost.httpAdapter.setHeader(response, TOKEN_CONSUMED_HEADER, 'true');
+    const credential = key === undefined ? 'token' : 'key';
     switch (result.state) {
       case 'first':
         this.metrics.tokenPresented(request, 'first_use');
@@ -127,15 +157,16 @@ export class IdempotencyInterceptor implements NestInterceptor {
           replayHeaders: options.replayHeaders,
         });
         return;
+      case 'unknown': // a key's marker under another binding: the caller's own key, another scope's digest
       case 'mismatch':
         this.metrics.tokenPresented(request, 'mismatch');
-        throw payloadMismatch();
+        throw payloadMismatch(credential);
       case 'in_progress':
         this.metrics.tokenPresented(request, 'in_progress');
-        throw requestInProgress(1);
+        throw requestInProgress(1, credential);
       case 'used':
         this.metrics.tokenPresented(request, 'used');
-        throw tokenUsed();
+        throw tokenUsed(credential);
       case 'done': {
         const stored = decodeOutcome(result.outcome);
         if (options.replay && stored.body !== undefined) {
@@ -143,9 +174,45 @@ export class IdempotencyInterceptor implements NestInterceptor {
           throw new ReplayException(stored);
         }
         this.metrics.tokenPresented(request, 'used');
-        throw tokenUsed();
+        throw tokenUsed(credential);
       }
     }
+  }
+
+  /**
+   * The client-chosen key the request uses, or `undefined` when it uses a token. Refuses, before
+   * anything is consumed, a key route's request without a valid key, and one that sends both.
+   * Every answer on a key route says how long a key's record is kept (`Idempotency-Key-Expires`).
+   */
+  private presentedKey(
+    request: IdempotencyRequest,
+    response: object,
+    keys: RouteSettings['keys'],
+  ): string | undefined {
+    if (keys === 'token') return undefined;
+    const header = request.headers[KEY_HEADER];
+    const hasToken = request.headers[TOKEN_HEADER] !== undefined;
+    if (keys === 'either' && header === undefined) return undefined;
+    this.adapterHost.httpAdapter.setHeader(
+      response,
+      KEY_EXPIRES_HEADER,
+      String(this.settings.resultTtlSeconds),
+    );
+    if (header === undefined || header === '') {
+      if (hasToken)
+        throw idempotencyKeyInvalid('This operation takes an Idempotency-Key, not a token.');
+      throw idempotencyKeyMissing();
+    }
+    if (hasToken)
+      throw idempotencyKeyInvalid(
+        'The request has both an Idempotency-Key and an Idempotency-Token; send one.',
+      );
+    const parsed = typeof header === 'string' ? parseIdempotencyKey(header) : undefined;
+    if (!parsed || 'invalid' in parsed) {
+      this.metrics.tokenPresented(request, 'invalid');
+      throw idempotencyKeyInvalid(parsed?.invalid ?? 'The Idempotency-Key header was sent twice.');
+    }
+    return parsed.key;
   }
 
   private verifiedToken(request: IdempotencyRequest): TokenRef {
@@ -190,9 +257,10 @@ export class IdempotencyInterceptor implements NestInterceptor {
       route = metadata
         ? {
             scope: metadata.scope,
+            keys: metadata.keys ?? 'token',
             replay: metadata.replay,
             replayHeaders: metadata.replayHeaders ?? this.settings.replayHeaders,
-            bucket: this.settings.policyFor(metadata.scope).bucket,
+            policy: this.settings.policyFor(metadata.scope),
           }
         : null;
       this.routes.set(handler, route);

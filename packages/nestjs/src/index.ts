@@ -34,6 +34,8 @@ export type {
   IssueCommand,
   IssueLimits,
   IssueResult,
+  KeyClaimCommand,
+  KeyClaimResult,
   MessageRunOptions,
   SubjectResolver,
   TokenRef,

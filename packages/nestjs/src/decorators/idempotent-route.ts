@@ -5,6 +5,7 @@ import { IDEMPOTENT_METADATA } from '../idempotency.constants.js';
 /** What `@Idempotent()` writes, or `false` for `@SkipIdempotency()`. */
 export interface IdempotentMetadata {
   scope?: string;
+  keys: 'token' | 'client' | 'either';
   replay: boolean;
   /** Lower case; `undefined`: the module's list. */
   replayHeaders?: string[];

@@ -41,14 +41,19 @@ export function Idempotent(
       `@Idempotent(): scope ${JSON.stringify(options.scope)} must match ${SCOPE_PATTERN}`,
     );
   }
+  const keys = options.keys ?? 'token';
+  if (!['token', 'client', 'either'].includes(keys))
+    throw new Error(
+      `@Idempotent(): keys must be 'token', 'client' or 'either' (got ${JSON.stringify(keys)})`,
+    );
   const replay = options.replay ?? true;
   const replayHeaders =
     options.replayHeaders && replayHeaderList(options.replayHeaders, '@Idempotent() replayHeaders');
   return applyDecorators(
-    SetMetadata(IDEMPOTENT_METADATA, { scope: options.scope, replay, replayHeaders }),
+    SetMetadata(IDEMPOTENT_METADATA, { scope: options.scope, keys, replay, replayHeaders }),
     UseInterceptors(options.interceptor ?? IdempotencyInterceptor),
     UseFilters(IdempotencyRefusalFilter),
-    ApiIdempotent(options.scope, replay),
+    ApiIdempotent(options.scope, replay, keys),
   );
 }
 

@@ -12,6 +12,14 @@ export interface IdempotentOptions {
    */
   scope?: string;
   /**
+   * How a request says which request it is: `token` (the default) a one-time token from
+   * `GET /tokens` in `Idempotency-Token`; `client` a key the client chose, in `Idempotency-Key`
+   * (the IETF draft's header; for callers that cannot fetch a token first); `either` one or the
+   * other. Keys are bound to the caller and the scope, and their first uses count in the
+   * caller's rate window like issued tokens.
+   */
+  keys?: 'token' | 'client' | 'either';
+  /**
    * Whether a copy of a finished request gets the first answer again (`true`, the default) or
    * `409 TOKEN_USED` (`false`: for answers that must not be handed out twice).
    */

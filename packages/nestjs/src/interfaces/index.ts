@@ -10,6 +10,8 @@ export type {
   IssueCommand,
   IssueLimits,
   IssueResult,
+  KeyClaimCommand,
+  KeyClaimResult,
   TokenRef,
   TokenStore,
 } from './token-store.interface.js';

@@ -93,6 +93,36 @@ export type ConsumeResult =
   | { state: 'used' }
   | { state: 'done'; outcome: string };
 
+/** A client-chosen key's use (`Idempotency-Key`), as the interceptor claims it before the handler runs. */
+export interface KeyClaimCommand {
+  /** The caller's tag and a digest of the scope and key (the module makes it; never a token's ref). */
+  ref: TokenRef;
+  /** Subject digest and scope; a copy from another caller never meets this marker (its tag differs). */
+  binding: string;
+  /** Fingerprint of the request; a copy must present the same. */
+  fingerprint: string;
+  /** Random id of this request: only it may record the outcome. */
+  owner: string;
+  /** How long the first request counts as in progress, in milliseconds. */
+  leaseMs: number;
+  /** How long the marker is kept, in milliseconds (the outcome lifetime). */
+  keepMs: number;
+  /** The caller's rate window: a first use counts as a grant in it, as an issued token does. */
+  limits: Pick<IssueLimits, 'bucket' | 'rateLimit' | 'windowMs'>;
+  /** As on {@link ConsumeCommand}: past it the claim changes nothing. */
+  deadlineMs?: number;
+}
+
+/**
+ * What a key claim found: `first` (claimed, one grant counted; `remaining` and `resetMs` as on
+ * an issue), `rate` (the window is full: nothing claimed or counted; retry after
+ * `retryAfterMs`), or what a consume tells a copy.
+ */
+export type KeyClaimResult =
+  | { state: 'first'; remaining: number; resetMs: number }
+  | { state: 'rate'; retryAfterMs: number; resetMs: number }
+  | Exclude<ConsumeResult, { state: 'first' }>;
+
 /** A message's run, as `runOnce` claims it before running the work. */
 export interface ClaimCommand {
   /** Where the message's marker lives: digests of its key (`runOnce` makes them). */
@@ -143,6 +173,9 @@ export type ClaimResult =
  *   that length) and holds fewer than `maxOutstanding` unused, unexpired ones; a refusal changes
  *   nothing and does not count. A first consume, or expiry, frees a held place. What the limiter
  *   keeps per caller is bounded by the limits and expires with them.
+ * - **Keys.** `claimKey` is `consume` for a key the client chose: the first claim of a ref
+ *   marks it in progress and counts a grant in the caller's window (refused, changing nothing,
+ *   when the window is full); later claims see the marker as a consume's copy would.
  * - **Claims** (messages): of concurrent `claim` calls for one ref exactly one sees `claimed`
  *   (or `reclaimed`); `recordOutcome` turns the claim `done`, `release` drops it.
  * - **Lifetimes** in milliseconds: an unused token lives `ttlMs`; a marker lives `keepMs`.
@@ -158,6 +191,11 @@ export interface TokenStore {
   consume(command: ConsumeCommand): Promise<ConsumeResult>;
   /** Records the first request's outcome (opaque text); `false` when the marker is not `owner`'s. */
   recordOutcome(ref: TokenRef, owner: string, outcome: string, keepMs: number): Promise<boolean>;
+  /**
+   * Claims a client-chosen key's first use if the caller's rate window allows it, or reports
+   * its marker to a copy, in one atomic step: of concurrent claims of one key one is `first`.
+   */
+  claimKey(command: KeyClaimCommand): Promise<KeyClaimResult>;
   /** Claims a message's run, in one atomic step: of concurrent claims one holds the lease. */
   claim(command: ClaimCommand): Promise<ClaimResult>;
   /**

@@ -74,7 +74,7 @@ export function limiterPolicies(
  */
 export function rateLimitHeaders(
   policy: LimiterPolicy,
-  result: IssueResult,
+  result: Pick<IssueResult, 'remaining' | 'resetMs'>,
 ): Record<string, string> {
   return {
     'RateLimit-Policy': `"${policy.name}";q=${policy.rateLimit};w=${policy.windowSeconds}`,

@@ -31,6 +31,11 @@ export const ANSWER_HEADERS = {
       'true: this request used up its token (first use, whatever the status, and every copy); a retry needs a fresh token',
     schema: { type: 'string', enum: ['true'] },
   },
+  'Idempotency-Key-Expires': {
+    description:
+      "Seconds a key's record is kept from its first use: within them every retry with the key gets the first answer; after them the key is new again",
+    schema: { type: 'integer', minimum: 1 },
+  },
   'Idempotent-Replayed': {
     description:
       "true: this is the first request's stored answer, sent again to a copy; do not resend",

@@ -6,24 +6,67 @@ import type { HeaderName } from './answer-docs.js';
 import { problemResponse } from './problem-response.js';
 import { successResponses } from './success-response.js';
 
+type Keys = 'token' | 'client' | 'either';
+
+/** `x-idempotency`: what a generated client must send. `key` is left out on token routes (`none`). */
+function idempotencyExtension(scope: string | undefined, replay: boolean, keys: Keys) {
+  const token = { token: 'required', client: 'none', either: 'optional' }[keys];
+  const key = { token: undefined, client: 'required', either: 'optional' }[keys];
+  return { token, ...(key && { key }), scope: scope ?? null, replay };
+}
+
 /** Swagger's decorators for one idempotent operation. */
 function operationDecorators(
   swagger: SwaggerApi,
   scope: string | undefined,
   replay: boolean,
+  keys: Keys,
 ): MethodDecorator[] {
+  const usesToken = keys !== 'client';
+  const usesKey = keys !== 'token';
+  const either = keys === 'either';
+  const consumed: HeaderName[] = usesToken ? ['Idempotency-Token-Consumed'] : [];
+  const expires: HeaderName[] = usesKey ? ['Idempotency-Key-Expires'] : [];
   // What the first use answers, and with replay on, what copies get again.
-  const outcome: HeaderName[] = replay
-    ? ['Idempotency-Token-Consumed', 'Idempotent-Replayed']
-    : ['Idempotency-Token-Consumed'];
+  const outcome: HeaderName[] = [
+    ...consumed,
+    ...(replay ? (['Idempotent-Replayed'] as const) : []),
+    ...expires,
+  ];
+  const used = { token: 'token', client: 'key', either: 'token or key' }[keys];
+  const retry = {
+    token: 'fetch a fresh token if needed and send again',
+    client: 'send again with a valid Idempotency-Key',
+    either: 'send again with a fresh token or a valid key',
+  }[keys];
+  const badRequestCodes = [
+    ...(usesToken ? ['TOKEN_MISSING', 'TOKEN_INVALID', 'TOKEN_UNKNOWN'] : []),
+    ...(usesKey ? ['IDEMPOTENCY_KEY_MISSING', 'IDEMPOTENCY_KEY_INVALID'] : []),
+    'MALFORMED_REQUEST',
+    'VALIDATION_FAILED',
+  ];
   return [
-    swagger.ApiHeader({
-      name: 'Idempotency-Token',
-      required: true,
-      description: `A one-time token from GET /tokens${scope ? `?scope=${scope}` : ' (without a scope)'}. Send the same token again only to learn the outcome of a request that got no answer.`,
-      schema: { type: 'string', pattern: '^[A-Za-z0-9._-]{22,255}$' },
-    }),
-    swagger.ApiExtension('x-idempotency', { token: 'required', scope: scope ?? null, replay }),
+    ...(usesToken
+      ? [
+          swagger.ApiHeader({
+            name: 'Idempotency-Token',
+            required: !either,
+            description: `A one-time token from GET /tokens${scope ? `?scope=${scope}` : ' (without a scope)'}. Send the same token again only to learn the outcome of a request that got no answer.${either ? ' Either this or Idempotency-Key, not both.' : ''}`,
+            schema: { type: 'string', pattern: '^[A-Za-z0-9._-]{22,255}$' },
+          }),
+        ]
+      : []),
+    ...(usesKey
+      ? [
+          swagger.ApiHeader({
+            name: 'Idempotency-Key',
+            required: !either,
+            description: `A key you choose for this request (a UUID v4 is a good choice), bound to you${scope ? ` and scope ${scope}` : ''}: send the same key on every retry of the request, a new one for a new request. 8 to 255 visible ASCII characters, bare or as a Structured Field string ("…", the IETF draft's form; the two are the same key).${either ? ' Either this or Idempotency-Token, not both.' : ''}`,
+            schema: { type: 'string', minLength: 8, maxLength: 512 },
+          }),
+        ]
+      : []),
+    swagger.ApiExtension('x-idempotency', idempotencyExtension(scope, replay, keys)),
     successResponses(
       swagger,
       replay
@@ -34,36 +77,44 @@ function operationDecorators(
     problemResponse(
       swagger,
       400,
-      `TOKEN_MISSING, TOKEN_INVALID, TOKEN_UNKNOWN, MALFORMED_REQUEST: nothing ran, fetch a fresh token if needed and send again. VALIDATION_FAILED: the token was used${replay ? ' (and the answer is replayed to copies)' : ''}.`,
-      ['TOKEN_MISSING', 'TOKEN_INVALID', 'TOKEN_UNKNOWN', 'MALFORMED_REQUEST', 'VALIDATION_FAILED'],
+      `${badRequestCodes.slice(0, -1).join(', ')}: nothing ran, ${retry}. VALIDATION_FAILED: the ${used} was used${replay ? ' (and the answer is replayed to copies)' : ''}.`,
+      badRequestCodes,
       outcome,
     ),
     problemResponse(
       swagger,
       409,
-      'REQUEST_IN_PROGRESS: wait Retry-After and send the same request with the same token. TOKEN_USED: already processed, do not resend.',
+      `REQUEST_IN_PROGRESS: wait Retry-After and send the same request with the same ${used}. TOKEN_USED: already processed, do not resend.`,
       ['REQUEST_IN_PROGRESS', 'TOKEN_USED'],
-      ['Retry-After', 'Idempotency-Token-Consumed'],
+      ['Retry-After', ...consumed, ...expires],
     ),
-    problemResponse(
-      swagger,
-      413,
-      "The body is over the app's size limit; the token was not used.",
-      ['PAYLOAD_TOO_LARGE'],
-    ),
+    problemResponse(swagger, 413, `The body is over the app's size limit; nothing was used.`, [
+      'PAYLOAD_TOO_LARGE',
+    ]),
     problemResponse(
       swagger,
       415,
-      "The body's Content-Type is not one the app reads (JSON); the token was not used.",
+      `The body's Content-Type is not one the app reads (JSON); the ${used} was not used.`,
       ['UNSUPPORTED_MEDIA_TYPE'],
     ),
     problemResponse(
       swagger,
       422,
-      'The token was used by a request with another method, path or body.',
+      `The ${used} was used by a request with another method, path or body.`,
       ['PAYLOAD_MISMATCH'],
-      ['Idempotency-Token-Consumed'],
+      [...consumed, ...expires],
     ),
+    ...(usesKey
+      ? [
+          problemResponse(
+            swagger,
+            429,
+            'KEY_RATE_LIMITED: you used as many new keys as your rate window allows; nothing ran or was stored. Send the same request with the same key after Retry-After.',
+            ['KEY_RATE_LIMITED'],
+            ['Retry-After', 'RateLimit-Policy', 'RateLimit', ...expires],
+          ),
+        ]
+      : []),
     problemResponse(
       swagger,
       503,
@@ -81,9 +132,9 @@ function operationDecorators(
  * it documents exactly the handlers the interceptor covers (not `GET`, not `@SkipIdempotency()`,
  * not those with a setting of their own).
  */
-export function ApiIdempotent(scope: string | undefined, replay: boolean) {
+export function ApiIdempotent(scope: string | undefined, replay: boolean, keys: Keys = 'token') {
   return OpenApi((swagger) => {
-    const decorators = operationDecorators(swagger, scope, replay);
+    const decorators = operationDecorators(swagger, scope, replay, keys);
     const decorate = (target: object, key: string | symbol, descriptor: PropertyDescriptor) => {
       for (const decorator of decorators) decorator(target, key, descriptor);
     };

@@ -41,32 +41,64 @@ export const tokenIssuedToOtherKindOfCaller = (callerAuthenticated: boolean) =>
       : `The token was issued to an authenticated caller, and this request is anonymous: send the same authentication with the request as when the token was fetched. ${FRESH_TOKEN}`,
   });
 
-export const requestInProgress = (retryAfterSeconds: number) =>
+/** What a client sends to say which request it means: a server-issued token or its own key. */
+export type Credential = 'token' | 'key';
+
+export const requestInProgress = (retryAfterSeconds: number, credential: Credential = 'token') =>
   new IdempotencyRefusal({
     status: 409,
     code: 'REQUEST_IN_PROGRESS',
     title: 'Request in progress',
     retryAfterSeconds,
-    detail:
-      'A request with this token is still running. Wait Retry-After seconds and send the same request with the same token to learn its outcome.',
+    detail: `A request with this ${credential} is still running. Wait Retry-After seconds and send the same request with the same ${credential} to learn its outcome.`,
   });
 
-export const tokenUsed = () =>
+export const tokenUsed = (credential: Credential = 'token') =>
   new IdempotencyRefusal({
     status: 409,
     code: 'TOKEN_USED',
-    title: 'Idempotency token already used',
-    detail:
-      'A request with this token was already processed; its answer cannot be sent again. Do not resend it.',
+    title: `Idempotency ${credential} already used`,
+    detail: `A request with this ${credential} was already processed; its answer cannot be sent again. Do not resend it.`,
   });
 
-export const payloadMismatch = () =>
+export const payloadMismatch = (credential: Credential = 'token') =>
   new IdempotencyRefusal({
     status: 422,
     code: 'PAYLOAD_MISMATCH',
-    title: 'Token used for another request',
+    title: `${credential === 'token' ? 'Token' : 'Key'} used for another request`,
     detail:
-      'This token was used by a request with another method, path or body. Use a fresh token for a new request.',
+      credential === 'token'
+        ? 'This token was used by a request with another method, path or body. Use a fresh token for a new request.'
+        : 'This Idempotency-Key was used by a request with another method, path or body. Choose a new key for a new request.',
+  });
+
+const NEW_KEY =
+  'Nothing ran: send the request again with an Idempotency-Key header of 8 to 255 visible ASCII characters (a UUID is a good choice), the same key for every retry of one request.';
+
+export const idempotencyKeyMissing = () =>
+  new IdempotencyRefusal({
+    status: 400,
+    code: 'IDEMPOTENCY_KEY_MISSING',
+    title: 'Idempotency key missing',
+    detail: `This operation needs an Idempotency-Key header. ${NEW_KEY}`,
+  });
+
+export const idempotencyKeyInvalid = (why: string) =>
+  new IdempotencyRefusal({
+    status: 400,
+    code: 'IDEMPOTENCY_KEY_INVALID',
+    title: 'Idempotency key invalid',
+    detail: `${why} ${NEW_KEY}`,
+  });
+
+export const keyRateLimited = (retryAfterSeconds: number, headers: Record<string, string>) =>
+  new IdempotencyRefusal({
+    status: 429,
+    code: 'KEY_RATE_LIMITED',
+    title: 'Too many new idempotency keys',
+    retryAfterSeconds,
+    headers,
+    detail: `You used as many new Idempotency-Keys as the rate limit allows; nothing ran and nothing was stored. Send the request again, with the same key, after ${retryAfterSeconds} s (Retry-After).`,
   });
 
 /** Long enough for a reconnect attempt, short enough that clients come back soon. */

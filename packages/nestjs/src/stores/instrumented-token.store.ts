@@ -6,6 +6,8 @@ import type {
   ConsumeResult,
   IssueCommand,
   IssueResult,
+  KeyClaimCommand,
+  KeyClaimResult,
   TokenRef,
   TokenStore,
 } from '../interfaces/token-store.interface.js';
@@ -29,6 +31,10 @@ export class InstrumentedTokenStore implements TokenStore {
     return this.metrics.timeStore('record_outcome', () =>
       this.store.recordOutcome(ref, owner, outcome, keepMs),
     );
+  }
+
+  claimKey(command: KeyClaimCommand): Promise<KeyClaimResult> {
+    return this.metrics.timeStore('claim_key', () => this.store.claimKey(command));
   }
 
   claim(command: ClaimCommand): Promise<ClaimResult> {

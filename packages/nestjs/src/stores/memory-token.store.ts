@@ -5,6 +5,8 @@ import type {
   ConsumeResult,
   IssueCommand,
   IssueResult,
+  KeyClaimCommand,
+  KeyClaimResult,
   TokenRef,
   TokenStore,
 } from '../interfaces/token-store.interface.js';
@@ -49,7 +51,7 @@ export class MemoryTokenStore implements TokenStore {
     const now = this.now();
     this.refuseLate(now, deadlineMs);
     const bucket = `${ref.tag}:${limits.bucket}`;
-    const grants = (this.grants.get(bucket) ?? []).filter((leavesAt) => leavesAt > now);
+    const grants = this.grantsIn(bucket, now);
     const held = this.held.get(bucket) ?? new Map<string, number>();
     for (const [id, expiresAt] of held) if (expiresAt <= now) held.delete(id);
     const resetMs = () => (grants.length === 0 ? 0 : grants[0] - now);
@@ -83,16 +85,8 @@ export class MemoryTokenStore implements TokenStore {
     return { granted: true, remaining: limits.rateLimit - grants.length, resetMs: resetMs() };
   }
 
-  async consume({
-    ref,
-    bucket,
-    binding,
-    fingerprint,
-    owner,
-    leaseMs,
-    keepMs,
-    deadlineMs,
-  }: ConsumeCommand): Promise<ConsumeResult> {
+  async consume(command: ConsumeCommand): Promise<ConsumeResult> {
+    const { ref, bucket, binding, fingerprint, deadlineMs } = command;
     const now = this.now();
     this.refuseLate(now, deadlineMs);
     const key = keyOf(ref);
@@ -101,20 +95,33 @@ export class MemoryTokenStore implements TokenStore {
       if (token.binding !== binding) return { state: 'unknown' };
       this.tokens.delete(key);
       this.held.get(`${ref.tag}:${bucket}`)?.delete(ref.id);
-      this.markers.set(key, {
-        binding,
-        fingerprint,
-        owner,
-        leaseEndsAt: now + leaseMs,
-        expiresAt: now + keepMs,
-      });
+      this.startRun(key, command, now);
       return { state: 'first' };
     }
-    const marker = this.live(this.markers, key);
-    if (!marker || marker.binding !== binding) return { state: 'unknown' };
-    if (marker.fingerprint !== fingerprint) return { state: 'mismatch' };
-    if (marker.outcome !== undefined) return { state: 'done', outcome: marker.outcome };
-    return marker.leaseEndsAt! > now ? { state: 'in_progress' } : { state: 'used' };
+    return this.markerAnswer(key, binding, fingerprint, now) ?? { state: 'unknown' };
+  }
+
+  async claimKey(command: KeyClaimCommand): Promise<KeyClaimResult> {
+    const { ref, binding, fingerprint, limits, deadlineMs } = command;
+    const now = this.now();
+    this.refuseLate(now, deadlineMs);
+    const key = keyOf(ref);
+    const copy = this.markerAnswer(key, binding, fingerprint, now);
+    if (copy) return copy;
+    const bucket = `${ref.tag}:${limits.bucket}`;
+    const grants = this.grantsIn(bucket, now);
+    if (grants.length >= limits.rateLimit) {
+      const resetMs = grants[0] - now;
+      return { state: 'rate', retryAfterMs: resetMs, resetMs };
+    }
+    this.startRun(key, command, now);
+    grants.push(now + limits.windowMs);
+    this.grants.set(bucket, grants);
+    return {
+      state: 'first',
+      remaining: limits.rateLimit - grants.length,
+      resetMs: grants[0] - now,
+    };
   }
 
   async claim(command: ClaimCommand): Promise<ClaimResult> {
@@ -161,6 +168,41 @@ export class MemoryTokenStore implements TokenStore {
   }
 
   async ping(): Promise<void> {}
+
+  /** A first request's marker: in progress for `leaseMs`, owned by `owner`, kept `keepMs`. */
+  private startRun(
+    key: string,
+    { binding, fingerprint, owner, leaseMs, keepMs }: ConsumeCommand | KeyClaimCommand,
+    now: number,
+  ): void {
+    this.markers.set(key, {
+      binding,
+      fingerprint,
+      owner,
+      leaseEndsAt: now + leaseMs,
+      expiresAt: now + keepMs,
+    });
+  }
+
+  /** When each grant still counted in the bucket's window leaves it, oldest first. */
+  private grantsIn(bucket: string, now: number): number[] {
+    return (this.grants.get(bucket) ?? []).filter((leavesAt) => leavesAt > now);
+  }
+
+  /** What a marker tells a copy (as marker-answer.lua); `undefined` when there is none. */
+  private markerAnswer(
+    key: string,
+    binding: string,
+    fingerprint: string,
+    now: number,
+  ): Exclude<ConsumeResult, { state: 'first' }> | undefined {
+    const marker = this.live(this.markers, key);
+    if (!marker) return undefined;
+    if (marker.binding !== binding) return { state: 'unknown' };
+    if (marker.fingerprint !== fingerprint) return { state: 'mismatch' };
+    if (marker.outcome !== undefined) return { state: 'done', outcome: marker.outcome };
+    return marker.leaseEndsAt! > now ? { state: 'in_progress' } : { state: 'used' };
+  }
 
   /** A call runs at once here, so only a deadline already past can be missed. */
   private refuseLate(now: number, deadlineMs: number | undefined): void {

@@ -7,16 +7,20 @@ import type {
   ConsumeResult,
   IssueCommand,
   IssueResult,
+  KeyClaimCommand,
+  KeyClaimResult,
   TokenRef,
   TokenStore,
 } from '../interfaces/token-store.interface.js';
 import type { LuaScript } from './lua/lua-script.js';
 import {
+  claimKey,
   claimMessage,
   consumeToken,
   issueToken,
   recordOutcome,
   releaseClaim,
+  releaseKey,
   releaseToken,
   revokeToken,
 } from './lua/scripts.js';
@@ -29,6 +33,8 @@ const SCRIPTS = [
   recordOutcome,
   releaseToken,
   revokeToken,
+  claimKey,
+  releaseKey,
   claimMessage,
   releaseClaim,
 ];
@@ -124,6 +130,41 @@ export class RedisTokenStore implements TokenStore {
         return { state, outcome: String(detail) };
       default:
         return { state } as ConsumeResult;
+    }
+  }
+
+  async claimKey(command: KeyClaimCommand): Promise<KeyClaimResult> {
+    const { ref, binding, fingerprint, owner, leaseMs, keepMs, limits, deadlineMs } = command;
+    const deadline = await this.redisDeadline(deadlineMs);
+    const keys = [this.key(ref, 'r', ref.id), this.key(ref, 'g', limits.bucket)];
+    const member = ref.id.slice(0, LIMITER_MEMBER_LENGTH);
+    const [state, first, second] = (await this.runOrUndo(
+      [
+        claimKey,
+        ...keys,
+        binding,
+        fingerprint,
+        owner,
+        leaseMs,
+        keepMs,
+        member,
+        limits.rateLimit,
+        limits.windowMs,
+        deadline,
+      ],
+      [releaseKey, ...keys, owner, member],
+    )) as [string, (string | number)?, number?];
+    switch (state) {
+      case 'late':
+        throw lateError();
+      case 'done':
+        return { state, outcome: String(first) };
+      case 'first':
+        return { state, remaining: Number(first), resetMs: Number(second) };
+      case 'rate':
+        return { state, retryAfterMs: Number(first), resetMs: Number(second) };
+      default:
+        return { state } as KeyClaimResult;
     }
   }
 

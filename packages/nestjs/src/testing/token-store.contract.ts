@@ -6,6 +6,7 @@ import type {
   ConsumeResult,
   IssueLimits,
   IssueResult,
+  KeyClaimCommand,
   TokenRef,
   TokenStore,
 } from '../interfaces/token-store.interface.js';
@@ -92,6 +93,20 @@ export function tokenStoreContract(getStore: () => TokenStore): ContractCase[] {
       afterCrash: 'retry',
       ...overrides,
     });
+
+  /** Claims a client-chosen key's use for caller `ref.tag`; the overrides change the request. */
+  const claimKey = (ref: TokenRef, overrides: Partial<KeyClaimCommand> = {}) =>
+    store().claimKey({
+      ref,
+      binding: 'subject|scope',
+      fingerprint: 'fp-1',
+      owner: 'owner-1',
+      leaseMs: LONG,
+      keepMs: LONG,
+      limits: { bucket: '', rateLimit: 1_000_000, windowMs: LONG },
+      ...overrides,
+    });
+  const states = (results: { state: string }[]) => results.map((result) => result.state);
 
   const cases: Record<string, () => Promise<void>> = {
     'answers ping': async () => {
@@ -293,6 +308,76 @@ export function tokenStoreContract(getStore: () => TokenStore): ContractCase[] {
         Array.from({ length: 50 }, () => issueFor(tag, { rateLimit: 10 })),
       );
       assert.equal(results.filter((r) => r.granted).length, 10);
+    },
+
+    'keys: the first claim is first, copies see the marker as a consume would': async () => {
+      const ref = newRef();
+      const first = await claimKey(ref);
+      assert.equal(first.state, 'first');
+      assert.deepEqual(await claimKey(ref, { owner: 'owner-2' }), { state: 'in_progress' });
+      assert.deepEqual(await claimKey(ref, { fingerprint: 'fp-2' }), { state: 'mismatch' });
+      assert.deepEqual(await claimKey(ref, { binding: 'other|scope' }), { state: 'unknown' });
+      assert.equal(await store().recordOutcome(ref, 'owner-1', 'the answer', LONG), true);
+      assert.deepEqual(await claimKey(ref, { owner: 'owner-3' }), {
+        state: 'done',
+        outcome: 'the answer',
+      });
+      assert.deepEqual(await claimKey({ tag: newRef().tag, id: ref.id }), {
+        state: 'first',
+        remaining: 999_999,
+        resetMs: LONG,
+      });
+    },
+
+    "keys: a first use is a grant in the caller's window, shared with issuance; refused beyond":
+      async () => {
+        const tag = newRef().tag;
+        const limits = { bucket: '', rateLimit: 3, windowMs: LONG };
+        assertIncludes(await issueFor(tag, { rateLimit: 3 }), { granted: true, remaining: 2 });
+        const first = await claimKey({ tag, id: newRef().id }, { limits });
+        assert.deepEqual([first.state, 'remaining' in first && first.remaining], ['first', 1]);
+        await claimKey({ tag, id: newRef().id }, { limits });
+        const refused = await claimKey({ tag, id: newRef().id }, { limits });
+        assert.equal(refused.state, 'rate');
+        assert.ok('retryAfterMs' in refused && refused.retryAfterMs > LONG - 5_000);
+        assertIncludes(await issueFor(tag, { rateLimit: 3 }), { granted: false, refusal: 'rate' });
+      },
+
+    'keys: a copy is answered even when the window is full; a refused key stays unclaimed':
+      async () => {
+        const ref = newRef();
+        const limits = { bucket: '', rateLimit: 1, windowMs: LONG };
+        await claimKey(ref, { limits });
+        assert.deepEqual(await claimKey(ref, { limits, owner: 'o-2' }), { state: 'in_progress' });
+        const other = { tag: ref.tag, id: newRef().id };
+        assert.equal((await claimKey(other, { limits })).state, 'rate');
+        assert.equal((await claimKey(other)).state, 'first'); // under a larger limit: not claimed before
+      },
+
+    'keys: lets exactly one of 50 concurrent claims of a key be first, and the limit hold':
+      async () => {
+        const ref = newRef();
+        const one = states(
+          await Promise.all(
+            Array.from({ length: 50 }, (_, i) => claimKey(ref, { owner: `o-${i}` })),
+          ),
+        );
+        assert.equal(one.filter((state) => state === 'first').length, 1);
+        assert.equal(one.filter((state) => state === 'in_progress').length, 49);
+        const limits = { bucket: '', rateLimit: 10, windowMs: LONG };
+        const tag = newRef().tag;
+        const many = states(
+          await Promise.all(
+            Array.from({ length: 50 }, () => claimKey({ tag, id: newRef().id }, { limits })),
+          ),
+        );
+        assert.equal(many.filter((state) => state === 'first').length, 10);
+      },
+
+    'keys: claims nothing past the deadline': async () => {
+      const ref = newRef();
+      await assert.rejects(claimKey(ref, { deadlineMs: Date.now() - 1 }), StoreUnavailableError);
+      assert.equal((await claimKey(ref)).state, 'first');
     },
 
     'messages: claims once; a finished run is done with its result, a running one in progress':

@@ -94,6 +94,17 @@ export class TokenCodec {
     return this.digest('binding', `${subject}|${scope}`);
   }
 
+  /**
+   * Where a client-chosen key's marker lives: the caller's tag (so another caller's same key is
+   * another key, and the limiter's keys share its slot) and a keyed digest of scope and key. The
+   * id is 23 characters, a token's 22: a key never meets a token's marker. Not kept like tags:
+   * keys are new on every first use and would push the callers' digests out.
+   */
+  keyRefOf(caller: Caller, scope: string | undefined, key: string): TokenRef {
+    const digest = this.hmac(`key\0${scope ?? ''}\0${key}`).subarray(0, ID_BYTES);
+    return { tag: this.tagOf(caller), id: `k${digest.toString('base64url')}` };
+  }
+
   private sign(ref: TokenRef): string {
     return this.hmac(`token\0${ref.tag}.${ref.id}`)
       .subarray(0, SIGNATURE_BYTES)

@@ -50,44 +50,6 @@ if binding then
   return {'first'}
 end
 
--- A copy of another caller's request is 'unknown' to it; another body under this token a mismatch.
-local function refusal(binding, fingerprint)
-  if binding ~= ARGV[1] then
-    return {'unknown'}
-  end
-  if fingerprint ~= ARGV[2] then
-    return {'mismatch'}
-  end
-end
+--- @include "marker-answer"
 
--- Recorded: a string, '<#b>:<b><#f>:<f><outcome>' (record-outcome-1.lua).
-local kind = redis.call('TYPE', KEYS[2]).ok
-if kind == 'string' then
-  local recorded = redis.call('GET', KEYS[2])
-  local fields = {}
-  local at = 1
-  for i = 1, 2 do
-    local colon = string.find(recorded, ':', at, true)
-    local length = tonumber(string.sub(recorded, at, colon - 1))
-    fields[i] = string.sub(recorded, colon + 1, colon + length)
-    at = colon + length + 1
-  end
-  return refusal(fields[1], fields[2]) or {'done', string.sub(recorded, at)}
-end
-if kind ~= 'hash' then
-  return {'unknown'}
-end
-
--- In progress, or its lease ran out without an outcome. Field r: recorded by an earlier version.
-local marker = redis.call('HMGET', KEYS[2], 'b', 'f', 'l', 'r')
-local refused = refusal(marker[1], marker[2])
-if refused then
-  return refused
-end
-if marker[4] then
-  return {'done', marker[4]}
-end
-if tonumber(marker[3]) > nowMs() then
-  return {'in_progress'}
-end
-return {'used'}
+return markerAnswer(KEYS[2], ARGV[1], ARGV[2], nowMs()) or {'unknown'}

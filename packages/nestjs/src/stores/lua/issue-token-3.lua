@@ -38,11 +38,7 @@ local inWindow = '(' .. (now - window)
 local unexpired = '(' .. now
 local granted = redis.call('ZCOUNT', KEYS[2], inWindow, '+inf')
 
--- The lowest score above min (nil when none): the oldest grant, or the soonest expiry.
-local function lowestScore(key, min)
-  local first = redis.call('ZRANGEBYSCORE', key, min, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
-  return first[2] and tonumber(first[2])
-end
+--- @include "lowest-score"
 
 local function resetMs()
   local oldest = lowestScore(KEYS[2], inWindow)
