@@ -1,65 +1,52 @@
-/**
- * @Idempotent({ key }) on Nest RabbitMQ consumers, on a real broker (one for the whole file,
- * test/support/rabbitmq-harness.ts) and a real redis-server, with each consumer in its own process
- * (test/fixtures/rmq-consumer.mjs: Nest's RMQ transport with manual acks, prefetch 1): a consumer
- * SIGKILLed after its side effect and before its ack, whose message RabbitMQ redelivers to a second
- * consumer; two consumers racing on copies of one message; a request (@MessagePattern) sent again.
- * The side effect is counted in Redis, outside the consumers.
- */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { connect, type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { startRabbitMq, type RabbitMqHandle } from './support/rabbitmq-harness.js';
-import { startRedis, type RedisServerHandle } from './support/redis-harness.js';
+import { type RedisServerHandle, startRedis } from './support/redis-harness.js';
 
-const CONSUMER_SCRIPT = new URL('./fixtures/rmq-consumer.mjs', import.meta.url).pathname;
-/** How long a run counts as in progress: a killed consumer's message is taken for crashed after it. */
-const LEASE_SECONDS = 3;
+/**
+ * runOnce() under a real BullMQ on a real redis-server, with consumers in their own processes
+ * (test/fixtures/bullmq-worker.mjs): a worker killed after its side effect and before its job
+ * completes, the job handed to a second worker by BullMQ's stalled-job check, and publishers
+ * that send a message twice.
+ */
+const WORKER_SCRIPT = new URL('./fixtures/bullmq-worker.mjs', import.meta.url).pathname;
+
+/** Short BullMQ timings: a dead worker's job is taken for stalled within about two seconds. */
+const LOCK_DURATION_MS = 1_000;
+const STALLED_INTERVAL_MS = 500;
+/** runOnce's lease: longer than BullMQ takes to hand a dead worker's job on. */
+const LEASE_SECONDS = 4;
+/** An `in_progress` delivery throws; BullMQ retries it: attempts × backoff outlast the lease. */
+const JOB_OPTIONS = { attempts: 40, backoff: { type: 'fixed', delay: 250 } };
 const POLL_MS = 50;
-/** What a consumer says when a channel breaks, e.g. after acking a delivery twice. */
-const CHANNEL_TROUBLE =
-  /PRECONDITION_FAILED|unknown delivery tag|channel (closed|ended)|Disconnected from RMQ/i;
 
-interface ConsumerEvent {
-  event: 'made' | 'ready' | 'effect';
-  consumer: string;
-  id?: string;
+interface WorkerEvent {
+  event: 'ready' | 'effect';
+  worker: string;
+  jobId?: string;
   effects?: number;
+  /** When the side effect was done (Date.now() in the worker). */
+  at?: number;
 }
 
-/** A delivery as the consumer saw it, before @Idempotent(). */
 interface Delivery {
-  consumer: string;
-  pattern: string;
-  id: string;
-  redelivered: boolean;
+  worker: string;
+  jobId: string;
+  messageId: string;
+  attemptsMade: number;
   at: number;
+  /** runOnce's outcome, or `threw`: the work threw (runOnce rethrew it). */
+  outcome: 'ran' | 'duplicate' | 'in_progress' | 'crashed' | 'threw';
 }
 
-interface ConsumerProcess {
+interface WorkerProcess {
   name: string;
   child: ChildProcess;
-  events: ConsumerEvent[];
+  events: WorkerEvent[];
   output: () => string;
   exited: () => boolean;
-}
-
-interface ConsumerOptions {
-  afterCrash?: 'retry' | 'skip';
-  die?: boolean;
-  workMs?: number;
-  /** Made, but consuming only after listen(): up before it may take a message. */
-  hold?: boolean;
-}
-
-/** Nest's RMQ reply to a request: `response`, or `err` for an exception. */
-interface Reply {
-  id: string;
-  response?: { id: string; effects: number; by: string };
-  err?: { status: string; code: string; message: string };
-  isDisposed?: boolean;
 }
 
 async function waitFor<T>(
@@ -76,336 +63,244 @@ async function waitFor<T>(
   }
 }
 
-let broker: RabbitMqHandle | undefined;
-let redisServer: RedisServerHandle | undefined;
-let redis: Redis | undefined;
-let connection: ChannelModel | undefined;
-let channel: Channel;
-const consumers: ConsumerProcess[] = [];
+describe('runOnce in BullMQ processors, on a real Redis', () => {
+  let server: RedisServerHandle;
+  let redis: Redis;
+  let queue: Queue | undefined;
+  const workers: WorkerProcess[] = [];
 
-beforeAll(async () => {
-  // allSettled: whichever started must still be stopped in afterAll when the other failed.
-  const [rabbit, redisStarted] = await Promise.allSettled([startRabbitMq(), startRedis()]);
-  if (rabbit.status === 'fulfilled') broker = rabbit.value;
-  if (redisStarted.status === 'fulfilled') redisServer = redisStarted.value;
-  if (rabbit.status === 'rejected') throw rabbit.reason;
-  if (redisStarted.status === 'rejected') throw redisStarted.reason;
-  redis = new Redis({ host: '127.0.0.1', port: redisServer!.port, lazyConnect: true });
-  await redis.connect();
-  connection = await connect(broker!.url);
-  channel = await connection.createChannel();
-}, 60_000);
-
-afterEach(async () => {
-  await Promise.all(consumers.splice(0).map(killConsumer));
-});
-
-afterAll(async () => {
-  await Promise.all(consumers.splice(0).map(killConsumer));
-  await connection?.close().catch(() => undefined);
-  await redis?.quit().catch(() => redis?.disconnect());
-  await redisServer?.stop();
-  const stopping = broker;
-  broker = undefined;
-  await stopping?.stop();
-  // No beam.smp, epmd, erl_child_setup … of the broker is left.
-  expect(stopping?.processes() ?? []).toEqual([]);
-});
-
-/** A consumer process; resolves once its Nest microservice consumes from `queue` (with `hold`: once it is made). */
-async function startConsumer(
-  name: string,
-  queue: string,
-  options: ConsumerOptions,
-): Promise<ConsumerProcess> {
-  const config = {
-    name,
-    url: broker!.url,
-    redisPort: redisServer!.port,
-    queue,
-    queueOptions: queueOptions(queue),
-    scope: 'confirmations',
-    leaseSeconds: LEASE_SECONDS,
-    ...options,
-  };
-  const child = spawn(process.execPath, [CONSUMER_SCRIPT], {
-    cwd: new URL('..', import.meta.url).pathname,
-    env: { ...process.env, RMQ_CONSUMER: JSON.stringify(config) },
-    // IPC: the consumer exits when this test runner goes away.
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  beforeAll(async () => {
+    server = await startRedis();
+    redis = new Redis({ host: server.host, port: server.port, lazyConnect: true });
+    await redis.connect();
   });
-  let text = '';
-  let pending = '';
-  const events: ConsumerEvent[] = [];
-  child.stdout!.on('data', (chunk: Buffer) => {
-    text += chunk;
-    pending += chunk;
-    const lines = pending.split('\n');
-    pending = lines.pop()!;
-    for (const line of lines) if (line.startsWith('{')) events.push(JSON.parse(line));
+
+  afterEach(async () => {
+    await Promise.all(workers.splice(0).map(stopWorker));
+    await queue?.close();
+    queue = undefined;
   });
-  child.stderr!.on('data', (chunk: Buffer) => (text += chunk));
-  const exited = () => child.exitCode !== null || child.signalCode !== null;
-  const started: ConsumerProcess = { name, child, events, output: () => text, exited };
-  consumers.push(started);
-  await says(started, options.hold ? 'made' : 'ready');
-  return started;
-}
 
-/** A consumer started with `hold` begins to consume. */
-async function listen(consumer: ConsumerProcess): Promise<void> {
-  consumer.child.send('listen');
-  await says(consumer, 'ready');
-}
-
-function says(consumer: ConsumerProcess, event: ConsumerEvent['event']): Promise<ConsumerEvent> {
-  return waitFor(
-    () =>
-      consumer.events.find((e) => e.event === event) ||
-      (consumer.exited() && fail(consumer, 'exited')),
-    15_000,
-    () => `consumer ${consumer.name} says ${event}:\n${consumer.output()}`,
-  );
-}
-
-function fail(consumer: ConsumerProcess, what: string): never {
-  throw new Error(`consumer ${consumer.name} ${what}:\n${consumer.output()}`);
-}
-
-/** SIGKILL by pid: no goodbye to the broker, which gives back what the consumer had not acked. */
-async function killConsumer(consumer: ConsumerProcess): Promise<void> {
-  if (!consumer.exited()) process.kill(consumer.child.pid!, 'SIGKILL');
-  await waitFor(consumer.exited, 5_000, () => `consumer ${consumer.name} exits`);
-}
-
-/** Still running, and no channel broke (a double ack or an ack of an unknown delivery closes it). */
-function expectHealthy(consumer: ConsumerProcess): void {
-  expect({ name: consumer.name, exited: consumer.exited() }).toEqual({
-    name: consumer.name,
-    exited: false,
+  afterAll(async () => {
+    await redis?.quit();
+    await server?.stop();
   });
-  expect(consumer.output()).not.toMatch(CHANNEL_TROUBLE);
-}
 
-/** The queue's settings, the same in the test and the consumers: rejected deliveries go to `<queue>.dlx`. */
-function queueOptions(queue: string) {
-  return { durable: false, arguments: { 'x-dead-letter-exchange': `${queue}.dlx` } };
-}
-
-/** A fresh queue with its dead-letter exchange and a queue `<queue>.dead` that collects them. */
-async function newQueue(label: string): Promise<string> {
-  const queue = `${label}-${randomUUID().slice(0, 8)}`;
-  await channel.assertExchange(`${queue}.dlx`, 'fanout', { durable: false });
-  await channel.assertQueue(`${queue}.dead`, { durable: false });
-  await channel.bindQueue(`${queue}.dead`, `${queue}.dlx`, '');
-  await channel.assertQueue(queue, queueOptions(queue));
-  return queue;
-}
-
-/** Publishes as Nest's RMQ client does: `{ pattern, data }`, and `id` for a request. */
-function publish(
-  queue: string,
-  pattern: string,
-  data: object,
-  request?: Partial<Reply> & { replyTo: string },
-) {
-  const packet = request ? { pattern, data, id: request.id } : { pattern, data };
-  channel.sendToQueue(queue, Buffer.from(JSON.stringify(packet)), {
-    ...(request && { replyTo: request.replyTo, correlationId: request.id }),
-  });
-}
-
-async function effects(queue: string, id: string): Promise<number> {
-  return Number(await redis!.get(`${queue}:effects:${id}`));
-}
-
-async function deliveries(queue: string): Promise<Delivery[]> {
-  return (await redis!.lrange(`${queue}:deliveries`, 0, -1)).map((line) => JSON.parse(line));
-}
-
-/** messages_ready and messages_unacknowledged of a queue, as the broker counts them. */
-async function queueCounts(queue: string): Promise<{ ready: number; unacked: number }> {
-  const out = await broker!.ctl([
-    'list_queues',
-    '--quiet',
-    '--no-table-headers',
-    'name',
-    'messages_ready',
-    'messages_unacknowledged',
-  ]);
-  for (const line of out.split('\n')) {
-    const [name, ready, unacked] = line.trim().split(/\s+/);
-    if (name === queue) return { ready: Number(ready), unacked: Number(unacked) };
-  }
-  throw new Error(`rabbitmqctl list_queues does not list ${queue}:\n${out}`);
-}
-
-/** Waits until every delivery of `queue` is settled: nothing ready, nothing unacked. */
-async function drained(queue: string, timeoutMs = 15_000): Promise<void> {
-  let last = { ready: -1, unacked: -1 };
-  try {
+  /** A worker process; resolves once its BullMQ Worker is connected. */
+  async function startWorker(
+    name: string,
+    queueName: string,
+    options: { afterCrash: 'retry' | 'skip'; hang?: boolean; autorun?: boolean },
+  ): Promise<WorkerProcess> {
+    const config = {
+      port: server.port,
+      queue: queueName,
+      name,
+      scope: queueName, // each test its own keys: its message ids are not another test's
+      leaseSeconds: LEASE_SECONDS,
+      afterCrash: options.afterCrash,
+      hang: options.hang ?? false,
+      autorun: options.autorun ?? true,
+      lockDuration: LOCK_DURATION_MS,
+      stalledInterval: STALLED_INTERVAL_MS,
+      maxStalledCount: 1,
+    };
+    const child = spawn(process.execPath, [WORKER_SCRIPT], {
+      cwd: new URL('..', import.meta.url).pathname,
+      env: { ...process.env, BULLMQ_WORKER: JSON.stringify(config) },
+      // IPC only so that the worker exits if this test runner dies.
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    });
+    let text = '';
+    let pending = '';
+    const events: WorkerEvent[] = [];
+    child.stdout!.on('data', (chunk: Buffer) => {
+      text += chunk;
+      pending += chunk;
+      const lines = pending.split('\n');
+      pending = lines.pop()!;
+      for (const line of lines) if (line.startsWith('{')) events.push(JSON.parse(line));
+    });
+    child.stderr!.on('data', (chunk: Buffer) => (text += chunk));
+    const exited = () => child.exitCode !== null || child.signalCode !== null;
+    const started = { name, child, events, output: () => text, exited };
+    workers.push(started);
     await waitFor(
-      async () => {
-        last = await queueCounts(queue);
-        return last.ready === 0 && last.unacked === 0;
-      },
-      timeoutMs,
-      () => `queue ${queue} empty with nothing unacked (last: ${JSON.stringify(last)})`,
+      () => events.some((e) => e.event === 'ready') || (exited() && fail(started, 'exited')),
+      10_000,
+      () => `worker ${name} ready:\n${text}`,
     );
-  } catch (error) {
-    throw new Error(`${(error as Error).message}
-${await story(queue)}`);
+    return started;
   }
-}
 
-/** For failure messages: what each consumer saw and said. */
-async function story(queue: string): Promise<string> {
-  const seen = (await deliveries(queue)).map((d) => JSON.stringify(d)).join('\n');
-  const said = consumers.map((c) => `--- consumer ${c.name}:\n${c.output()}`).join('\n');
-  return `--- deliveries:\n${seen}\n${said}`;
-}
+  function fail(worker: WorkerProcess, what: string): never {
+    throw new Error(`worker ${worker.name} ${what}:\n${worker.output()}`);
+  }
 
-describe('the RabbitMQ harness', () => {
-  it('serves AMQP on a loopback port and answers rabbitmqctl', async () => {
-    expect(broker!.url).toBe(`amqp://127.0.0.1:${broker!.port}`);
-    const { queue } = await channel.assertQueue('', { exclusive: true });
-    channel.sendToQueue(queue, Buffer.from('hello'));
+  /** SIGTERM (the worker closes BullMQ and Redis), SIGKILL if it is not gone within 3 s. */
+  async function stopWorker(worker: WorkerProcess): Promise<void> {
+    const pid = worker.child.pid!;
+    if (worker.exited()) return;
+    process.kill(pid, 'SIGTERM');
+    const gone = await waitFor(worker.exited, 3_000, () => '').catch(() => false);
+    if (!gone) await killWorker(worker);
+  }
+
+  async function killWorker(worker: WorkerProcess): Promise<void> {
+    if (!worker.exited()) process.kill(worker.child.pid!, 'SIGKILL');
     await waitFor(
-      async () => (await queueCounts(queue)).ready === 1,
+      worker.exited,
       5_000,
-      () => 'ready 1',
+      () => `worker ${worker.name} (pid ${worker.child.pid}) exits`,
     );
-    const message = await channel.get(queue, { noAck: true });
-    expect(message && message.content.toString()).toBe('hello');
-    await channel.deleteQueue(queue);
-  });
-});
+  }
 
-describe('@Idempotent({ key, noAck: false }) on Nest RabbitMQ consumers', () => {
+  function newQueue(): Queue {
+    queue = new Queue(`orders-${randomUUID().slice(0, 8)}`, {
+      connection: { host: server.host, port: server.port },
+    });
+    return queue;
+  }
+
+  async function deliveries(q: Queue): Promise<Delivery[]> {
+    return (await redis.lrange(`${q.name}:deliveries`, 0, -1)).map((line) => JSON.parse(line));
+  }
+
+  async function effects(q: Queue, messageId: string): Promise<number> {
+    return Number(await redis.get(`${q.name}:effects:${messageId}`));
+  }
+
+  /** Waits until the job is completed or failed; returns its state and the job. */
+  async function settled(q: Queue, jobId: string) {
+    const state = await waitFor(
+      async () => {
+        const now = await q.getJobState(jobId);
+        return (now === 'completed' || now === 'failed') && now;
+      },
+      20_000,
+      () => `job ${jobId} completed or failed`,
+    );
+    return { state, job: (await q.getJob(jobId))! };
+  }
+
   /**
-   * Consumer A takes the message, does its side effect and is SIGKILLed before its ack; consumer
-   * B (consuming once A holds the message) gets RabbitMQ's redelivery. B's deliveries meet A's
-   * lease (in progress: nacked back to the queue after 1 s) until it runs out, then the afterCrash
-   * rule.
+   * Worker A takes the job and runs its side effect, then hangs; A is killed, and worker B (started
+   * before, idle until now) begins to take jobs. BullMQ's stalled check hands the job to B, whose
+   * deliveries meet A's lease (in_progress, retried with backoff) until it runs out, then the
+   * afterCrash rule.
    */
   async function killAfterEffect(afterCrash: 'retry' | 'skip') {
-    const queue = await newQueue(`crash-${afterCrash}`);
+    const q = newQueue();
     const [a, b] = await Promise.all([
-      startConsumer('A', queue, { afterCrash, die: true }),
-      startConsumer('B', queue, { afterCrash, hold: true }),
+      startWorker('A', q.name, { afterCrash, hang: true }),
+      startWorker('B', q.name, { afterCrash, autorun: false }),
     ]);
-    publish(queue, 'order.placed', { id: 'order-1' });
-    expect(await says(a, 'effect')).toMatchObject({ id: 'order-1', effects: 1 });
-    await listen(b);
-    expect(await queueCounts(queue)).toEqual({ ready: 0, unacked: 1 }); // A still holds it
-    await killConsumer(a);
-    return { queue, b };
+    const added = await q.add('confirm', { id: 'message-1' }, JOB_OPTIONS);
+    const effect = await waitFor(
+      () => a.events.find((e) => e.event === 'effect') || (a.exited() && fail(a, 'exited')),
+      10_000,
+      () => `worker A runs the side effect:\n${a.output()}`,
+    );
+    expect(effect).toMatchObject({ jobId: added.id, effects: 1 });
+    expect(await q.getJobState(added.id!)).toBe('active'); // the effect is done, the job is not
+    await killWorker(a);
+    expect(a.child.signalCode).toBe('SIGKILL');
+    b.child.send('run');
+    return { q, jobId: added.id!, effectAt: effect.at! };
   }
 
-  it("afterCrash 'skip': the effect happened once; the redelivery is dead-lettered, not run, not left in the queue", async () => {
-    const { queue, b } = await killAfterEffect('skip');
+  /** B's deliveries: in_progress while A's lease ran, then `last` once it was over. */
+  function expectLeaseThen(seen: Delivery[], last: Delivery['outcome'], effectAt: number) {
+    expect(seen.map((d) => d.worker)).toEqual(seen.map(() => 'B'));
+    expect(seen.map((d) => d.outcome)).toEqual([...seen.slice(1).map(() => 'in_progress'), last]);
+    expect(seen.length).toBeGreaterThan(1);
+    // The lease began when A claimed the message, a moment before its side effect.
+    const leaseEnd = effectAt + LEASE_SECONDS * 1000;
+    expect(seen[0].at).toBeLessThan(leaseEnd);
+    expect(seen.at(-1)!.at).toBeGreaterThan(leaseEnd - 250);
+  }
 
-    const dead = await waitFor(
-      async () => (await channel.get(`${queue}.dead`, { noAck: true })) || undefined,
-      15_000,
-      () => `a message in ${queue}.dead:\n${b.output()}`,
-    );
-    expect(JSON.parse(dead.content.toString())).toEqual({
-      pattern: 'order.placed',
-      data: { id: 'order-1' },
-    });
-    expect(dead.properties.headers?.['x-death']?.[0]).toMatchObject({ queue, reason: 'rejected' });
-    await drained(queue);
-    expect(await effects(queue, 'order-1')).toBe(1);
-    // B did get RabbitMQ's redelivery of A's message (and did not run it).
-    const seen = await deliveries(queue);
-    expect(seen.filter((d) => d.consumer === 'B').length).toBeGreaterThanOrEqual(1);
-    expect(seen.filter((d) => d.consumer === 'B').every((d) => d.redelivered)).toBe(true);
-    expectHealthy(b);
+  it("afterCrash 'skip': the job of a worker killed after its side effect is never run twice; it fails as crashed", async () => {
+    const { q, jobId, effectAt } = await killAfterEffect('skip');
+    const { state, job } = await settled(q, jobId);
+
+    expect(await effects(q, 'message-1')).toBe(1);
+    expect(state).toBe('failed');
+    expect(job.failedReason).toMatch(/message-1: an earlier run died mid-work; not run again/);
+    expect(job.stalledCounter).toBe(1); // B got it through BullMQ's stalled-job check
+    // A recorded no delivery: it died inside the work. B met the lease, then the crash.
+    const seen = await deliveries(q);
+    expectLeaseThen(seen, 'crashed', effectAt);
+    // Each in_progress delivery threw, and BullMQ retried it as one more attempt.
+    expect(job.attemptsMade).toBe(seen.length);
   });
 
-  it("afterCrash 'retry': the redelivery runs again, so the effect happened twice (the setting is real)", async () => {
-    const { queue, b } = await killAfterEffect('retry');
+  it("afterCrash 'retry': BullMQ's redelivery runs the side effect a second time, after the lease", async () => {
+    const { q, jobId, effectAt } = await killAfterEffect('retry');
+    const { state, job } = await settled(q, jobId);
 
-    await waitFor(
-      async () => (await effects(queue, 'order-1')) === 2,
-      15_000,
-      () => `a second effect:\n${b.output()}`,
-    );
-    await drained(queue);
-    expect(await effects(queue, 'order-1')).toBe(2);
-    expect((await channel.checkQueue(`${queue}.dead`)).messageCount).toBe(0);
-    expect((await deliveries(queue)).some((d) => d.consumer === 'B' && d.redelivered)).toBe(true);
-    expectHealthy(b);
+    expect(state).toBe('completed');
+    expect(await effects(q, 'message-1')).toBe(2);
+    expect(job.returnvalue).toEqual({ effects: 2, by: 'B' });
+    expect(job.stalledCounter).toBe(1);
+    const seen = await deliveries(q);
+    expectLeaseThen(seen, 'ran', effectAt);
+    expect(job.attemptsMade).toBe(seen.length);
+
+    // A later copy of the message gets the recorded result without running anything.
+    const copy = await q.add('confirm', { id: 'message-1' }, JOB_OPTIONS);
+    expect((await settled(q, copy.id!)).job.returnvalue).toEqual({ effects: 2, by: 'B' });
+    expect(await effects(q, 'message-1')).toBe(2);
+    expect((await deliveries(q)).at(-1)).toMatchObject({ jobId: copy.id, outcome: 'duplicate' });
   });
 
-  it('two consumers racing on three copies of one message: the effect happened once, every copy acked', async () => {
-    const queue = await newQueue('race');
-    const [c1, c2] = await Promise.all([
-      startConsumer('C1', queue, { workMs: 500 }),
-      startConsumer('C2', queue, { workMs: 500 }),
+  it("work that throws before its effect is BullMQ's to retry: the next attempt runs it", async () => {
+    const q = newQueue();
+    await startWorker('C', q.name, { afterCrash: 'skip' });
+    const added = await q.add('confirm', { id: 'message-3', failAttempts: 1 }, JOB_OPTIONS);
+    const { state, job } = await settled(q, added.id!);
+
+    expect(state).toBe('completed');
+    expect(job.returnvalue).toEqual({ effects: 1, by: 'C' });
+    expect(job.attemptsMade).toBe(2);
+    expect(job.failedReason).toBe('mail server down');
+    expect(await effects(q, 'message-3')).toBe(1);
+    // The failed run's claim was dropped: the retry ran at once, not after the lease as `crashed`.
+    expect((await deliveries(q)).map((d) => d.outcome)).toEqual(['threw', 'ran']);
+  });
+
+  it('jobId dedups an identical add while the job is kept; runOnce dedups every other copy', async () => {
+    const q = newQueue();
+    await startWorker('C', q.name, { afterCrash: 'skip' });
+
+    // The same jobId twice: BullMQ keeps one job.
+    const first = await q.add('confirm', { id: 'message-2' }, { ...JOB_OPTIONS, jobId: 'order-2' });
+    const again = await q.add('confirm', { id: 'message-2' }, { ...JOB_OPTIONS, jobId: 'order-2' });
+    expect(again.id).toBe(first.id);
+    const { job } = await settled(q, 'order-2');
+    expect(job.returnvalue).toEqual({ effects: 1, by: 'C' });
+
+    // A publisher resends the message as another job: BullMQ runs it, runOnce does not.
+    const resent = await q.add('confirm', { id: 'message-2' }, JOB_OPTIONS);
+    expect(resent.id).not.toBe('order-2');
+    expect((await settled(q, resent.id!)).job.returnvalue).toEqual({ effects: 1, by: 'C' });
+
+    // The kept job is gone (removeOnComplete, a clean-up): the same jobId is a new job to BullMQ.
+    await job.remove();
+    const afterRemoval = await q.add(
+      'confirm',
+      { id: 'message-2' },
+      { ...JOB_OPTIONS, jobId: 'order-2' },
+    );
+    const third = await settled(q, afterRemoval.id!);
+    expect(third.state).toBe('completed');
+    expect(third.job.returnvalue).toEqual({ effects: 1, by: 'C' });
+
+    expect(await effects(q, 'message-2')).toBe(1);
+    expect((await deliveries(q)).map((d) => [d.jobId, d.outcome])).toEqual([
+      ['order-2', 'ran'],
+      [resent.id, 'duplicate'],
+      ['order-2', 'duplicate'],
     ]);
-    for (let copy = 0; copy < 3; copy++) publish(queue, 'order.placed', { id: 'order-race' });
-
-    await waitFor(
-      async () => (await deliveries(queue)).length >= 3,
-      10_000,
-      () => `three deliveries:\n${c1.output()}\n${c2.output()}`,
-    );
-    await drained(queue);
-    expect(await effects(queue, 'order-race')).toBe(1);
-    expect((await channel.checkQueue(`${queue}.dead`)).messageCount).toBe(0); // none rejected
-    const seen = await deliveries(queue);
-    // Both consumers had a copy at once (prefetch 1 each), and the copy that met the run in
-    // progress came back from the queue (nacked with requeue), then was acked as a duplicate.
-    expect(new Set(seen.map((d) => d.consumer))).toEqual(new Set(['C1', 'C2']));
-    expect(seen.some((d) => d.redelivered)).toBe(true);
-    expectHealthy(c1);
-    expectHealthy(c2);
-  });
-
-  it('a request (@MessagePattern): a copy gets the first reply; a copy during the run is told it is in progress', async () => {
-    const queue = await newQueue('quotes');
-    const [d1, d2] = await Promise.all([
-      startConsumer('D1', queue, { workMs: 500 }),
-      startConsumer('D2', queue, { workMs: 500 }),
-    ]);
-    const { queue: replyTo } = await channel.assertQueue('', { exclusive: true });
-    const replies = new Map<string, Reply>();
-    await channel.consume(
-      replyTo,
-      (message: ConsumeMessage | null) => {
-        if (message)
-          replies.set(message.properties.correlationId, JSON.parse(message.content.toString()));
-      },
-      { noAck: true },
-    );
-    const reply = (id: string) =>
-      waitFor(
-        () => replies.get(id),
-        10_000,
-        () => `reply ${id}:\n${d1.output()}\n${d2.output()}`,
-      );
-
-    // Two copies at once: one consumer each (prefetch 1), one runs, the other meets its run.
-    publish(queue, 'order.quote', { id: 'quote-1' }, { id: 'r1', replyTo });
-    publish(queue, 'order.quote', { id: 'quote-1' }, { id: 'r2', replyTo });
-    const [first, second] = await Promise.all([reply('r1'), reply('r2')]);
-    const ran = [first, second].find((r) => r.response)!;
-    const refused = [first, second].find((r) => r !== ran)!;
-    expect(ran.response).toEqual({
-      id: 'quote-1',
-      effects: 1,
-      by: expect.stringMatching(/^D[12]$/),
-    });
-    expect(refused.err).toMatchObject({ code: 'MESSAGE_IN_PROGRESS' });
-
-    // A copy after the run: the first reply again, not a second run.
-    publish(queue, 'order.quote', { id: 'quote-1' }, { id: 'r3', replyTo });
-    expect((await reply('r3')).response).toEqual(ran.response);
-    await drained(queue);
-    expect(await effects(queue, 'quote-1')).toBe(1);
-    expectHealthy(d1);
-    expectHealthy(d2);
   });
 });
