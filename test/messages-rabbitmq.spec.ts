@@ -1,58 +1,234 @@
 /**
- * Message consumers on a real RabbitMQ broker (test/support/rabbitmq-harness.ts), one for the
- * whole file.
+ * @Idempotent({ key }) on Nest RabbitMQ consumers, on a real broker (one for the whole file,
+ * test/support/rabbitmq-harness.ts) and a real redis-server, with each consumer in its own process
+ * (test/fixtures/rmq-consumer.mjs: Nest's RMQ transport with manual acks, prefetch 1): a consumer
+ * SIGKILLed after its side effect and before its ack, whose message RabbitMQ redelivers to a second
+ * consumer; two consumers racing on copies of one message; a request (@MessagePattern) sent again.
+ * The side effect is counted in Redis, outside the consumers.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { connect, type ChannelModel } from 'amqplib';
-import {
-  startRabbitMq,
-  type BrokerProcess,
-  type RabbitMqHandle,
-} from './support/rabbitmq-harness.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { connect, type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
+import { Redis } from 'ioredis';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { startRabbitMq, type RabbitMqHandle } from './support/rabbitmq-harness.js';
+import { startRedis, type RedisServerHandle } from './support/redis-harness.js';
 
-let broker: RabbitMqHandle | undefined;
-const connections: ChannelModel[] = [];
+const CONSUMER_SCRIPT = new URL('./fixtures/rmq-consumer.mjs', import.meta.url).pathname;
+/** How long a run counts as in progress: a killed consumer's message is taken for crashed after it. */
+const LEASE_SECONDS = 3;
+const POLL_MS = 50;
+/** How long the module holds a copy of a run in progress before it nacks it back to the queue. */
+const REQUEUE_DELAY_MS = 1_000;
+/** What a consumer says when a channel breaks, e.g. after acking a delivery twice. */
+const CHANNEL_TROUBLE =
+  /PRECONDITION_FAILED|unknown delivery tag|channel (closed|ended)|Disconnected from RMQ/i;
 
-async function amqp(): Promise<ChannelModel> {
-  const connection = await connect(broker!.url);
-  connections.push(connection);
-  return connection;
+interface ConsumerEvent {
+  event: 'made' | 'ready' | 'effect';
+  consumer: string;
+  id?: string;
+  effects?: number;
 }
 
+/** A delivery as the consumer saw it, before @Idempotent(). */
+interface Delivery {
+  consumer: string;
+  pattern: string;
+  id: string;
+  redelivered: boolean;
+  at: number;
+}
+
+interface ConsumerProcess {
+  name: string;
+  child: ChildProcess;
+  events: ConsumerEvent[];
+  output: () => string;
+  exited: () => boolean;
+}
+
+interface ConsumerOptions {
+  afterCrash?: 'retry' | 'skip';
+  die?: boolean;
+  workMs?: number;
+  /** Made, but consuming only after listen(): up before it may take a message. */
+  hold?: boolean;
+}
+
+/** Nest's RMQ reply to a request: `response`, or `err` for an exception. */
+interface Reply {
+  id: string;
+  response?: { id: string; effects: number; by: string };
+  err?: { status: string; code: string; message: string };
+  isDisposed?: boolean;
+}
+
+async function waitFor<T>(
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs: number,
+  what: () => string,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms: ${what()}`);
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+}
+
+let broker: RabbitMqHandle | undefined;
+let redisServer: RedisServerHandle | undefined;
+let redis: Redis | undefined;
+let connection: ChannelModel | undefined;
+let channel: Channel;
+const consumers: ConsumerProcess[] = [];
+
 beforeAll(async () => {
-  broker = await startRabbitMq();
+  // allSettled: whichever started must still be stopped in afterAll when the other failed.
+  const [rabbit, redisStarted] = await Promise.allSettled([startRabbitMq(), startRedis()]);
+  if (rabbit.status === 'fulfilled') broker = rabbit.value;
+  if (redisStarted.status === 'fulfilled') redisServer = redisStarted.value;
+  if (rabbit.status === 'rejected') throw rabbit.reason;
+  if (redisStarted.status === 'rejected') throw redisStarted.reason;
+  redis = new Redis({ host: '127.0.0.1', port: redisServer!.port, lazyConnect: true });
+  await redis.connect();
+  connection = await connect(broker!.url);
+  channel = await connection.createChannel();
 }, 60_000);
 
+afterEach(async () => {
+  await Promise.all(consumers.splice(0).map(killConsumer));
+});
+
 afterAll(async () => {
-  await Promise.all(connections.map((connection) => connection.close().catch(() => undefined)));
+  await Promise.all(consumers.splice(0).map(killConsumer));
+  await connection?.close().catch(() => undefined);
+  await redis?.quit().catch(() => redis?.disconnect());
+  await redisServer?.stop();
   const stopping = broker;
   broker = undefined;
   await stopping?.stop();
-  // No beam.smp, epmd, erl_child_setup … of this broker is left.
-  const leftovers: BrokerProcess[] = stopping?.processes() ?? [];
-  expect(leftovers).toEqual([]);
+  // No beam.smp, epmd, erl_child_setup … of the broker is left.
+  expect(stopping?.processes() ?? []).toEqual([]);
 });
 
-describe('the RabbitMQ harness', () => {
-  it('serves AMQP on a loopback port: a message sent to a queue comes back', async () => {
-    expect(broker!.url).toBe(`amqp://127.0.0.1:${broker!.port}`);
-    const channel = await (await amqp()).createChannel();
-    const { queue } = await channel.assertQueue('', { exclusive: true });
-    channel.sendToQueue(queue, Buffer.from('hello'));
-    const message = await pollFor(
-      async () => (await channel.get(queue, { noAck: true })) || undefined,
-    );
-    expect(message.content.toString()).toBe('hello');
+/** A consumer process; resolves once its Nest microservice consumes from `queue` (with `hold`: once it is made). */
+async function startConsumer(
+  name: string,
+  queue: string,
+  options: ConsumerOptions,
+): Promise<ConsumerProcess> {
+  const config = {
+    name,
+    url: broker!.url,
+    redisPort: redisServer!.port,
+    queue,
+    queueOptions: queueOptions(queue),
+    scope: 'confirmations',
+    leaseSeconds: LEASE_SECONDS,
+    ...options,
+  };
+  const child = spawn(process.execPath, [CONSUMER_SCRIPT], {
+    cwd: new URL('..', import.meta.url).pathname,
+    env: { ...process.env, RMQ_CONSUMER: JSON.stringify(config) },
+    // IPC: the consumer exits when this test runner goes away.
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
+  let text = '';
+  let pending = '';
+  const events: ConsumerEvent[] = [];
+  child.stdout!.on('data', (chunk: Buffer) => {
+    text += chunk;
+    pending += chunk;
+    const lines = pending.split('\n');
+    pending = lines.pop()!;
+    for (const line of lines) if (line.startsWith('{')) events.push(JSON.parse(line));
+  });
+  child.stderr!.on('data', (chunk: Buffer) => (text += chunk));
+  const exited = () => child.exitCode !== null || child.signalCode !== null;
+  const started: ConsumerProcess = { name, child, events, output: () => text, exited };
+  consumers.push(started);
+  await says(started, options.hold ? 'made' : 'ready');
+  return started;
+}
 
-  it('answers rabbitmqctl', async () => {
-    const channel = await (await amqp()).createChannel();
-    await channel.assertQueue('harness-ctl', { durable: false, autoDelete: false });
-    channel.sendToQueue('harness-ctl', Buffer.from('x'));
-    await pollFor(async () => (await queueCounts('harness-ctl')).ready === 1 || undefined);
-    await channel.deleteQueue('harness-ctl');
+/** A consumer started with `hold` begins to consume. */
+async function listen(consumer: ConsumerProcess): Promise<void> {
+  consumer.child.send('listen');
+  await says(consumer, 'ready');
+}
+
+function says(consumer: ConsumerProcess, event: ConsumerEvent['event']): Promise<ConsumerEvent> {
+  return waitFor(
+    () =>
+      consumer.events.find((e) => e.event === event) ||
+      (consumer.exited() && fail(consumer, 'exited')),
+    15_000,
+    () => `consumer ${consumer.name} says ${event}:\n${consumer.output()}`,
+  );
+}
+
+function fail(consumer: ConsumerProcess, what: string): never {
+  throw new Error(`consumer ${consumer.name} ${what}:\n${consumer.output()}`);
+}
+
+/** SIGKILL by pid: no goodbye to the broker, which gives back what the consumer had not acked. */
+async function killConsumer(consumer: ConsumerProcess): Promise<void> {
+  if (!consumer.exited()) process.kill(consumer.child.pid!, 'SIGKILL');
+  await waitFor(consumer.exited, 5_000, () => `consumer ${consumer.name} exits`);
+}
+
+/** Still running, and no channel broke (a double ack or an ack of an unknown delivery closes it). */
+function expectHealthy(consumer: ConsumerProcess): void {
+  expect({ name: consumer.name, exited: consumer.exited() }).toEqual({
+    name: consumer.name,
+    exited: false,
   });
-});
+  expect(consumer.output()).not.toMatch(CHANNEL_TROUBLE);
+}
+
+/** The queue's settings, the same in the test and the consumers: rejected deliveries go to `<queue>.dlx`. */
+function queueOptions(queue: string) {
+  return { durable: false, arguments: { 'x-dead-letter-exchange': `${queue}.dlx` } };
+}
+
+/** A fresh queue with its dead-letter exchange and a queue `<queue>.dead` that collects them. */
+async function newQueue(label: string): Promise<string> {
+  const queue = `${label}-${randomUUID().slice(0, 8)}`;
+  await channel.assertExchange(`${queue}.dlx`, 'fanout', { durable: false });
+  await channel.assertQueue(`${queue}.dead`, { durable: false });
+  await channel.bindQueue(`${queue}.dead`, `${queue}.dlx`, '');
+  await channel.assertQueue(queue, queueOptions(queue));
+  return queue;
+}
+
+/** Publishes as Nest's RMQ client does: `{ pattern, data }`, and `id` for a request. */
+function publish(
+  queue: string,
+  pattern: string,
+  data: object,
+  request?: Partial<Reply> & { replyTo: string },
+) {
+  const packet = request ? { pattern, data, id: request.id } : { pattern, data };
+  channel.sendToQueue(queue, Buffer.from(JSON.stringify(packet)), {
+    ...(request && { replyTo: request.replyTo, correlationId: request.id }),
+  });
+}
+
+/** The time between one delivery and the next, in ms. */
+function gaps(seen: Delivery[]): number[] {
+  return seen.slice(1).map((d, i) => d.at - seen[i].at);
+}
+
+async function effects(queue: string, id: string): Promise<number> {
+  return Number(await redis!.get(`${queue}:effects:${id}`));
+}
+
+async function deliveries(queue: string): Promise<Delivery[]> {
+  return (await redis!.lrange(`${queue}:deliveries`, 0, -1)).map((line) => JSON.parse(line));
+}
 
 /** messages_ready and messages_unacknowledged of a queue, as the broker counts them. */
 async function queueCounts(queue: string): Promise<{ ready: number; unacked: number }> {
@@ -71,18 +247,177 @@ async function queueCounts(queue: string): Promise<{ ready: number; unacked: num
   throw new Error(`rabbitmqctl list_queues does not list ${queue}:\n${out}`);
 }
 
-/** Calls `probe` until it returns something other than undefined; fails after `timeoutMs`. */
-async function pollFor<T>(
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 10_000,
-  what = 'the condition',
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline)
-      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+/** Waits until every delivery of `queue` is settled: nothing ready, nothing unacked. */
+async function drained(queue: string, timeoutMs = 15_000): Promise<void> {
+  let last = { ready: -1, unacked: -1 };
+  try {
+    await waitFor(
+      async () => {
+        last = await queueCounts(queue);
+        return last.ready === 0 && last.unacked === 0;
+      },
+      timeoutMs,
+      () => `queue ${queue} empty with nothing unacked (last: ${JSON.stringify(last)})`,
+    );
+  } catch (error) {
+    throw new Error(`${(error as Error).message}\n${await story(queue)}`, { cause: error });
   }
 }
+
+/** For failure messages: what each consumer saw and said. */
+async function story(queue: string): Promise<string> {
+  const seen = (await deliveries(queue)).map((d) => JSON.stringify(d)).join('\n');
+  const said = consumers.map((c) => `--- consumer ${c.name}:\n${c.output()}`).join('\n');
+  return `--- deliveries:\n${seen}\n${said}`;
+}
+
+describe('the RabbitMQ harness', () => {
+  it('serves AMQP on a loopback port and answers rabbitmqctl', async () => {
+    expect(broker!.url).toBe(`amqp://127.0.0.1:${broker!.port}`);
+    const { queue } = await channel.assertQueue('', { exclusive: true });
+    channel.sendToQueue(queue, Buffer.from('hello'));
+    await waitFor(
+      async () => (await queueCounts(queue)).ready === 1,
+      5_000,
+      () => 'ready 1',
+    );
+    const message = await channel.get(queue, { noAck: true });
+    expect(message && message.content.toString()).toBe('hello');
+    await channel.deleteQueue(queue);
+  });
+});
+
+describe('@Idempotent({ key, noAck: false }) on Nest RabbitMQ consumers', () => {
+  /**
+   * Consumer A takes the message, does its side effect and is SIGKILLed before its ack; consumer
+   * B (consuming once A holds the message) gets RabbitMQ's redelivery. B's deliveries meet A's
+   * lease (in progress: nacked back to the queue after 1 s) until it runs out, then the afterCrash
+   * rule.
+   */
+  async function killAfterEffect(afterCrash: 'retry' | 'skip') {
+    const queue = await newQueue(`crash-${afterCrash}`);
+    const [a, b] = await Promise.all([
+      startConsumer('A', queue, { afterCrash, die: true }),
+      startConsumer('B', queue, { afterCrash, hold: true }),
+    ]);
+    publish(queue, 'order.placed', { id: 'order-1' });
+    expect(await says(a, 'effect')).toMatchObject({ id: 'order-1', effects: 1 });
+    await listen(b);
+    expect(await queueCounts(queue)).toEqual({ ready: 0, unacked: 1 }); // A still holds it
+    await killConsumer(a);
+    return { queue, b };
+  }
+
+  it("afterCrash 'skip': the effect happened once; the redelivery is dead-lettered, not run, not left in the queue", async () => {
+    const { queue, b } = await killAfterEffect('skip');
+
+    const dead = await waitFor(
+      async () => (await channel.get(`${queue}.dead`, { noAck: true })) || undefined,
+      15_000,
+      () => `a message in ${queue}.dead:\n${b.output()}`,
+    );
+    expect(JSON.parse(dead.content.toString())).toEqual({
+      pattern: 'order.placed',
+      data: { id: 'order-1' },
+    });
+    expect(dead.properties.headers?.['x-death']?.[0]).toMatchObject({ queue, reason: 'rejected' });
+    await drained(queue);
+    expect(await effects(queue, 'order-1')).toBe(1);
+    // B did get RabbitMQ's redelivery of A's message (and did not run it); while A's lease ran,
+    // each delivery went back to the queue a second later, not at once (no spinning).
+    const atB = (await deliveries(queue)).filter((d) => d.consumer === 'B');
+    expect(atB.length).toBeGreaterThanOrEqual(1);
+    expect(atB.every((d) => d.redelivered)).toBe(true);
+    expect(gaps(atB).every((gap) => gap >= REQUEUE_DELAY_MS - 100)).toBe(true);
+    expectHealthy(b);
+  });
+
+  it("afterCrash 'retry': the redelivery runs again, so the effect happened twice (the setting is real)", async () => {
+    const { queue, b } = await killAfterEffect('retry');
+
+    await waitFor(
+      async () => (await effects(queue, 'order-1')) === 2,
+      15_000,
+      () => `a second effect:\n${b.output()}`,
+    );
+    await drained(queue);
+    expect(await effects(queue, 'order-1')).toBe(2);
+    expect((await channel.checkQueue(`${queue}.dead`)).messageCount).toBe(0);
+    expect((await deliveries(queue)).some((d) => d.consumer === 'B' && d.redelivered)).toBe(true);
+    expectHealthy(b);
+  });
+
+  it('two consumers racing on three copies of one message: the effect happened once, every copy acked', async () => {
+    const queue = await newQueue('race');
+    const [c1, c2] = await Promise.all([
+      startConsumer('C1', queue, { workMs: 500 }),
+      startConsumer('C2', queue, { workMs: 500 }),
+    ]);
+    for (let copy = 0; copy < 3; copy++) publish(queue, 'order.placed', { id: 'order-race' });
+
+    await waitFor(
+      async () => (await deliveries(queue)).length >= 3,
+      10_000,
+      () => `three deliveries:\n${c1.output()}\n${c2.output()}`,
+    );
+    await drained(queue);
+    expect(await effects(queue, 'order-race')).toBe(1);
+    expect((await channel.checkQueue(`${queue}.dead`)).messageCount).toBe(0); // none rejected
+    const seen = await deliveries(queue);
+    // Both consumers had a copy at once (prefetch 1 each), and the copy that met the run in
+    // progress came back from the queue (nacked with requeue a second later), then was acked as
+    // a duplicate.
+    expect(new Set(seen.map((d) => d.consumer))).toEqual(new Set(['C1', 'C2']));
+    const back = seen.filter((d) => d.redelivered);
+    expect(back.length).toBeGreaterThanOrEqual(1);
+    expect(back.length).toBeLessThanOrEqual(2);
+    expect(back[0].at - seen[0].at).toBeGreaterThanOrEqual(REQUEUE_DELAY_MS - 100);
+    expectHealthy(c1);
+    expectHealthy(c2);
+  });
+
+  it('a request (@MessagePattern): a copy gets the first reply; a copy during the run is told it is in progress', async () => {
+    const queue = await newQueue('quotes');
+    const [d1, d2] = await Promise.all([
+      startConsumer('D1', queue, { workMs: 500 }),
+      startConsumer('D2', queue, { workMs: 500 }),
+    ]);
+    const { queue: replyTo } = await channel.assertQueue('', { exclusive: true });
+    const replies = new Map<string, Reply>();
+    await channel.consume(
+      replyTo,
+      (message: ConsumeMessage | null) => {
+        if (message)
+          replies.set(message.properties.correlationId, JSON.parse(message.content.toString()));
+      },
+      { noAck: true },
+    );
+    const reply = (id: string) =>
+      waitFor(
+        () => replies.get(id),
+        10_000,
+        () => `reply ${id}:\n${d1.output()}\n${d2.output()}`,
+      );
+
+    // Two copies at once: one consumer each (prefetch 1), one runs, the other meets its run.
+    publish(queue, 'order.quote', { id: 'quote-1' }, { id: 'r1', replyTo });
+    publish(queue, 'order.quote', { id: 'quote-1' }, { id: 'r2', replyTo });
+    const [first, second] = await Promise.all([reply('r1'), reply('r2')]);
+    const ran = [first, second].find((r) => r.response)!;
+    const refused = [first, second].find((r) => r !== ran)!;
+    expect(ran.response).toEqual({
+      id: 'quote-1',
+      effects: 1,
+      by: expect.stringMatching(/^D[12]$/),
+    });
+    expect(refused.err).toMatchObject({ code: 'MESSAGE_IN_PROGRESS' });
+
+    // A copy after the run: the first reply again, not a second run.
+    publish(queue, 'order.quote', { id: 'quote-1' }, { id: 'r3', replyTo });
+    expect((await reply('r3')).response).toEqual(ran.response);
+    await drained(queue);
+    expect(await effects(queue, 'quote-1')).toBe(1);
+    expectHealthy(d1);
+    expectHealthy(d2);
+  });
+});
