@@ -2,6 +2,12 @@
 export interface IdempotentOperation {
   /** The scope to fetch its token with (`GET /tokens?scope=`); `null`: a token without a scope. */
   scope: string | null;
+  /**
+   * What the client sends: `token` (the default) a one-time token it fetches first; `key` a
+   * UUID v4 it makes per call, in `Idempotency-Key` (for operations that take a key: one round
+   * trip fewer).
+   */
+  credential?: 'token' | 'key';
   /** Whether copies of a finished request get the first answer again. */
   replay: boolean;
 }

@@ -18,7 +18,8 @@ function server(answers: Answer[]) {
       sent.push(`GET ${url.pathname}${url.search}`);
       return Response.json({ token: `tok-${++tokens}` });
     }
-    sent.push(`${request.method} ${url.pathname} ${request.headers.get('idempotency-token')} ${await request.text()}`);
+    const credential = request.headers.get('idempotency-token') ?? request.headers.get('idempotency-key');
+    sent.push(`${request.method} ${url.pathname} ${credential} ${await request.text()}`);
     const answer = answers.shift() ?? { status: 201 };
     if (answer === 'network error') throw new TypeError('fetch failed');
     const headers: Record<string, string> = {};
@@ -30,7 +31,11 @@ function server(answers: Answer[]) {
   return { fetch, sent };
 }
 
-const operations = { 'POST /orders': { scope: 'orders.create', replay: true }, 'POST /orders/{id}/cancel': { scope: null, replay: false } };
+const operations = {
+  'POST /orders': { scope: 'orders.create', replay: true },
+  'POST /orders/{id}/cancel': { scope: null, replay: false },
+  'POST /payments': { scope: 'payments.create', replay: true, credential: 'key' },
+} as const;
 const post = { method: 'POST', body: '{"n":1}' };
 
 describe('operationMatcher', () => {
@@ -115,5 +120,24 @@ describe('withIdempotency', () => {
     const response = await withIdempotency({ operations, fetch })('http://api.test/orders/7/cancel', { ...post, headers: { 'idempotency-token': 'mine' } });
     expect(response.status).toBe(409);
     expect(sent).toEqual(['POST /orders/7/cancel mine {"n":1}']);
+  });
+
+  it('makes one UUID v4 key per call for a key operation, and sends it on every retry of that call', async () => {
+    const { fetch, sent } = server(['network error', { status: 409, code: 'REQUEST_IN_PROGRESS', retryAfter: '0' }, { status: 201 }, { status: 201 }]);
+    const layered = withIdempotency({ operations, fetch, retryDelayMs: 1 });
+    expect((await layered('http://api.test/payments', post)).status).toBe(201);
+    await layered('http://api.test/payments', post);
+    const keys = sent.map((line) => line.split(' ')[2]);
+    expect(sent.every((line) => line.startsWith('POST /payments'))).toBe(true); // no GET /tokens
+    expect(keys[0]).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(keys.slice(0, 3)).toEqual([keys[0], keys[0], keys[0]]);
+    expect(keys[3]).not.toBe(keys[0]);
+  });
+
+  it("uses the caller's own key, and fetches nothing after a key refusal", async () => {
+    const { fetch, sent } = server([{ status: 400, code: 'IDEMPOTENCY_KEY_INVALID' }]);
+    const response = await withIdempotency({ operations, fetch })('http://api.test/payments', { ...post, headers: { 'idempotency-key': 'my-own-key-1' } });
+    expect(response.status).toBe(400);
+    expect(sent).toEqual(['POST /payments my-own-key-1 {"n":1}']);
   });
 });

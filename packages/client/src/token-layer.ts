@@ -21,6 +21,7 @@ export interface IdempotencyLayerOptions {
 }
 
 const TOKEN_HEADER = 'Idempotency-Token';
+const KEY_HEADER = 'Idempotency-Key';
 const CONSUMED_HEADER = 'Idempotency-Token-Consumed';
 /** Nothing ran for these: one fresh token may be fetched, if no answer consumed the token. */
 const FRESH_TOKEN_CODES = new Set(['TOKEN_UNKNOWN', 'TOKEN_INVALID']);
@@ -31,7 +32,9 @@ const MAX_BACKOFF_FACTOR = 8;
 /**
  * Wraps `fetch` so that every operation the OpenAPI document marks with `x-idempotency` follows
  * the token contract; all other requests pass through untouched. Per call it:
- * - fetches a token with the operation's scope first, unless the request carries one;
+ * - fetches a token with the operation's scope first, unless the request carries one; or, for
+ *   an operation that takes a client-chosen key, makes a UUID v4 unless the request carries an
+ *   `Idempotency-Key`, and sends that key on every attempt of the call;
  * - on a lost answer (network error, time-out, 502/503/504) sends the same request with the
  *   same token again, after `Retry-After` or a capped backoff, a bounded number of times, so a
  *   lost answer becomes a replay;
@@ -60,9 +63,9 @@ export function withIdempotency(options: IdempotencyLayerOptions): (input: Reque
   }
 
   /** One attempt: a fresh copy of the request (a body can be read once), aborted after `timeoutMs`. */
-  async function attempt(request: Request, token: string): Promise<Response | undefined> {
+  async function attempt(request: Request, header: string, value: string): Promise<Response | undefined> {
     const copy = new Request(request.clone(), { signal: AbortSignal.any([request.signal, AbortSignal.timeout(timeoutMs)]) });
-    copy.headers.set(TOKEN_HEADER, token);
+    copy.headers.set(header, value);
     try {
       return await send(copy);
     } catch (error) {
@@ -77,15 +80,17 @@ export function withIdempotency(options: IdempotencyLayerOptions): (input: Reque
     const operation = operationOf(request.method, path);
     if (!operation) return send(request);
 
-    // An empty header is no token, as the server sees it too.
-    let token = request.headers.get(TOKEN_HEADER) || (await fetchToken(request, operation.scope));
+    const usesKey = operation.credential === 'key';
+    const header = usesKey ? KEY_HEADER : TOKEN_HEADER;
+    // An empty header is none, as the server sees it too.
+    let token = request.headers.get(header) || (usesKey ? globalThis.crypto.randomUUID() : await fetchToken(request, operation.scope));
     if (token instanceof Response) return token;
     let consumed = false;
     let freshTokenFetched = false;
     let inProgressRetries = 0;
     let lostAnswerRetries = 0;
     for (;;) {
-      const response = await attempt(request, token);
+      const response = await attempt(request, header, token);
       if (response?.headers.get(CONSUMED_HEADER) === 'true') consumed = true;
       const code = response && (await problemCode(response));
       if (!response || LOST_ANSWER_STATUSES.has(response.status)) {
@@ -99,7 +104,7 @@ export function withIdempotency(options: IdempotencyLayerOptions): (input: Reque
       } else if (code === 'REQUEST_IN_PROGRESS' && inProgressRetries < maxInProgressRetries) {
         inProgressRetries++;
         await sleep(retryAfterMs(response) ?? 1000, request.signal);
-      } else if (code !== undefined && FRESH_TOKEN_CODES.has(code) && !freshTokenFetched && !consumed) {
+      } else if (!usesKey && code !== undefined && FRESH_TOKEN_CODES.has(code) && !freshTokenFetched && !consumed) {
         freshTokenFetched = true;
         token = await fetchToken(request, operation.scope);
         if (token instanceof Response) return token;
