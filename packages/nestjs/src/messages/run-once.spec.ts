@@ -89,4 +89,37 @@ describe('runOnce', () => {
     expect(text).toContain('idempotency_messages_total{outcome="ran"} 1');
     expect(text).toContain('idempotency_messages_total{outcome="duplicate"} 2');
   });
+
+  const cycle: Record<string, unknown> = {};
+  cycle.self = cycle;
+  it.each([
+    ['a BigInt', 10n],
+    ['a cycle', cycle],
+    ['a function', () => 'not JSON'],
+  ])(
+    'records a run whose result JSON cannot encode (%s) as done without a result',
+    async (_, value) => {
+      const store = new MemoryTokenStore();
+      let runs = 0;
+      const work = () => {
+        runs += 1;
+        return value;
+      };
+      expect((await runOnce('message-json', work, { store })).outcome).toBe('ran');
+      expect(await runOnce('message-json', work, { store })).toEqual({
+        outcome: 'duplicate',
+        result: undefined,
+      });
+      expect(runs).toBe(1);
+    },
+  );
+
+  it('refuses options that cannot work: a keep shorter than the lease, a malformed scope', async () => {
+    const store = new MemoryTokenStore();
+    await expect(
+      runOnce('m', () => 1, { store, leaseSeconds: 60, keepSeconds: 30 }),
+    ).rejects.toThrow(/keepSeconds \(30\) must be at least leaseSeconds \(60\)/);
+    await expect(runOnce('m', () => 1, { store, scope: 'no spaces' })).rejects.toThrow(/scope/);
+    await expect(runOnce('', () => 1, { store })).rejects.toThrow(/non-empty string/);
+  });
 });

@@ -45,6 +45,10 @@ export function messageRunSettings(
   for (const [name, value] of Object.entries({ leaseSeconds, keepSeconds }))
     if (!Number.isSafeInteger(value) || value < 1)
       throw wrong(`${name} must be a whole number of seconds, at least 1 (got ${value})`);
+  if (keepSeconds < leaseSeconds)
+    throw wrong(
+      `keepSeconds (${keepSeconds}) must be at least leaseSeconds (${leaseSeconds}): a claim kept shorter than its lease would vanish while its run still works`,
+    );
   if (afterCrash !== 'retry' && afterCrash !== 'skip')
     throw wrong(`afterCrash must be 'retry' or 'skip' (got ${JSON.stringify(afterCrash)})`);
   return { scope, leaseSeconds, keepSeconds, afterCrash };
@@ -112,9 +116,17 @@ function messageRef(scope: string, key: string): TokenRef {
   };
 }
 
-/** `undefined` (work with no result) is kept as the empty text; anything else as JSON. */
+/**
+ * The result as JSON, or the empty text for no result: also for one JSON has no text for (a
+ * function) or cannot encode (a BigInt, a cycle). The work has run by then, so encoding must
+ * not throw: a throw would leave the claim unrecorded and the message to run again.
+ */
 function encodeResult(result: unknown): string {
-  return result === undefined ? '' : JSON.stringify(result);
+  try {
+    return JSON.stringify(result) ?? '';
+  } catch {
+    return '';
+  }
 }
 
 function decodeResult<T>(outcome: string): T {
