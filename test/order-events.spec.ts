@@ -46,6 +46,8 @@ interface Store {
   env: () => Record<string, string>;
   /** A client on its Redis, to see the queue's keys; none for the memory store. */
   redis?: () => Redis | Cluster;
+  /** Default: both. */
+  adapters?: AdapterKind[];
 }
 
 let server: RedisServerHandle;
@@ -68,6 +70,7 @@ const STORES: Store[] = [
       REDIS_CLUSTER_NODES: cluster.nodes.map(({ host, port }) => `${host}:${port}`).join(','),
     }),
     redis: () => clusterClient,
+    adapters: ['fastify'], // the queue does not care; one app fewer to start
   },
 ];
 
@@ -86,7 +89,9 @@ describe('order placed events', () => {
   });
 
   const cases = STORES.flatMap((store) =>
-    ADAPTERS.map((adapter) => [`${store.name}, ${adapter}`, store, adapter] as const),
+    (store.adapters ?? ADAPTERS).map(
+      (adapter) => [`${store.name}, ${adapter}`, store, adapter] as const,
+    ),
   );
 
   describe.each(cases)('with %s', (_name, store: Store, adapter: AdapterKind) => {

@@ -12,12 +12,12 @@ const BACKOFF_MS = 1_000;
 /** Dead letters kept in the failed set for someone to look at; completed jobs are not kept. */
 const KEPT_FAILED_JOBS = 1_000;
 /**
- * How long shutdown waits for the worker's running job (its store calls time out after 2 s),
+ * How long shutdown waits for the consumer's running job (its store calls time out after 2 s),
  * then for publishes still on the wire, then for the connections to close politely, before it
  * cuts them: a Redis that does not answer must not hold the process after `app.close()`, and all
  * of it stays well within main.ts' 10 s grace.
  */
-const WORKER_CLOSE_WAIT_MS = 2_500;
+const RUNNING_JOB_WAIT_MS = 2_500;
 const CLOSE_WAIT_MS = 1_000;
 
 /** Resolves `true` when `work` settles within `ms`, `false` otherwise (the timer never holds the process). */
@@ -52,6 +52,8 @@ export class BullmqOrderEventQueue
   private readonly queue: Queue<OrderPlaced>;
   private worker?: Worker<OrderPlaced>;
   private readonly publishing = new Set<Promise<unknown>>();
+  /** The consumer's runs in progress: shutdown waits for them, not for BullMQ's polite close. */
+  private readonly handling = new Set<Promise<unknown>>();
   /** Log an outage once, not once per reconnect or per command. */
   private down = false;
 
@@ -98,7 +100,9 @@ export class BullmqOrderEventQueue
     this.worker = new Worker<OrderPlaced>(
       QUEUE_NAME,
       async (job: Job<OrderPlaced>, token?: string) => {
-        const delivery = await handler(job.data);
+        const handling = handler(job.data);
+        this.handling.add(handling);
+        const delivery = await handling.finally(() => this.handling.delete(handling));
         if (delivery === 'requeue') {
           // Back to the delayed set without spending one of the job's attempts.
           await job.moveToDelayed(Date.now() + REQUEUE_DELAY_MS, token);
@@ -125,26 +129,32 @@ export class BullmqOrderEventQueue
   }
 
   /**
-   * Stops consuming before the app's Redis (the token store the running job records in) is
-   * closed: the running job finishes, queued ones wait in Redis for the next start. Events the
+   * Stops consuming before the app's Redis (the token store a running job records in) is
+   * closed: no job is fetched any more, the running one finishes, queued ones wait in Redis for
+   * the next start. The worker is closed with `force`: its blocking fetch is cut at once instead
+   * of waiting on a Redis that may not answer; a job whose completion is lost with it is
+   * redelivered by BullMQ's stalled check, and `runOnce` takes it for a duplicate. Events the
    * draining HTTP requests publish still reach Redis (the producer closes last).
    */
   async beforeApplicationShutdown(): Promise<void> {
-    if (this.worker && !(await within(this.worker.close(), WORKER_CLOSE_WAIT_MS))) {
-      this.logger.warn(
-        `The order events worker did not stop within ${WORKER_CLOSE_WAIT_MS} ms; cut`,
-      );
-      void this.worker.disconnect().catch(() => undefined);
-    }
+    if (!this.worker) return;
+    await within(this.worker.close(true), CLOSE_WAIT_MS);
+    if (!(await within(Promise.all(this.handling), RUNNING_JOB_WAIT_MS)))
+      this.logger.warn(`An order confirmation still running after ${RUNNING_JOB_WAIT_MS} ms: cut`);
   }
 
   async onApplicationShutdown(): Promise<void> {
     if (!(await within(Promise.all(this.publishing), CLOSE_WAIT_MS)))
       this.logger.warn(`${this.publishing.size} order placed event(s) not queued: Redis too slow`);
     await within(this.queue.close(), CLOSE_WAIT_MS);
-    // BullMQ leaves connections it was given open: they are ours to close.
+    // BullMQ leaves connections it was given open: they are ours to close (politely when they
+    // are up, so that what is still on the wire is sent; a connection that is down has nothing
+    // to send and would only wait for its next reconnect).
     const clients = [this.producer, this.consumer];
-    if (!(await within(Promise.all(clients.map((client) => client.quit())), CLOSE_WAIT_MS)))
+    const quitting = clients.map((client) =>
+      client.status === 'ready' ? client.quit() : client.disconnect(),
+    );
+    if (!(await within(Promise.all(quitting), CLOSE_WAIT_MS)))
       for (const client of clients) client.disconnect();
   }
 
