@@ -71,6 +71,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/payments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Take a payment (needs an Idempotency-Key you choose) */
+        post: operations["PaymentsController_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health": {
         parameters: {
             query?: never;
@@ -156,6 +173,22 @@ export interface components {
              * @description Set once the order is cancelled
              */
             cancelledAt?: string;
+        };
+        CreatePaymentDto: {
+            /** @example 7c0d2f0e-1b0a-4c55-9d8e-2f1f6f9b7a10 */
+            orderId: string;
+            /** @example 2599 */
+            amountCents: number;
+        };
+        Payment: {
+            /** Format: uuid */
+            id: string;
+            /** @example 7c0d2f0e-1b0a-4c55-9d8e-2f1f6f9b7a10 */
+            orderId: string;
+            /** @example 2599 */
+            amountCents: number;
+            /** Format: date-time */
+            createdAt: string;
         };
     };
     responses: never;
@@ -790,6 +823,241 @@ export interface operations {
                         detail: string;
                         /** @enum {string} */
                         code: "PAYLOAD_MISMATCH";
+                        /** @description VALIDATION_FAILED only: each failed constraint */
+                        errors?: string[];
+                    };
+                };
+            };
+            /** @description The token store is unreachable: nothing was consumed, nothing ran; retry after Retry-After. */
+            503: {
+                headers: {
+                    /** @description Whole seconds to wait before sending again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @description Stable URI per code, e.g. urn:problem:token-used */
+                        type: string;
+                        title: string;
+                        status: number;
+                        /** @description What happened and what the client should do next */
+                        detail: string;
+                        /** @enum {string} */
+                        code: "STORE_UNAVAILABLE";
+                        /** @description VALIDATION_FAILED only: each failed constraint */
+                        errors?: string[];
+                    };
+                };
+            };
+            /** @description Any other refusal, by the HTTP layer: 400 BAD_REQUEST (a malformed request line or header), 408 REQUEST_TIMEOUT (a request too slow to arrive), 413 PAYLOAD_TOO_LARGE (a body over 1 MiB), 415 UNSUPPORTED_MEDIA_TYPE (a body that is not JSON), 431 HEADERS_TOO_LARGE. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @description Stable URI per code, e.g. urn:problem:token-used */
+                        type: string;
+                        title: string;
+                        status: number;
+                        /** @description What happened and what the client should do next */
+                        detail: string;
+                        /** @enum {string} */
+                        code: "BAD_REQUEST" | "REQUEST_TIMEOUT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "HEADERS_TOO_LARGE";
+                        /** @description VALIDATION_FAILED only: each failed constraint */
+                        errors?: string[];
+                    };
+                };
+            };
+        };
+    };
+    PaymentsController_create: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A key you choose for this request (a UUID v4 is a good choice), bound to you and scope payments.create: send the same key on every retry of the request, a new one for a new request. 8 to 255 visible ASCII characters, bare or as a Structured Field string ("…", the IETF draft's form; the two are the same key). */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreatePaymentDto"];
+            };
+        };
+        responses: {
+            /** @description The handler's answer; copies of a finished request get it again with Idempotent-Replayed: true */
+            201: {
+                headers: {
+                    /** @description /payments/{id} */
+                    Location?: string;
+                    /** @description true: this is the first request's stored answer, sent again to a copy; do not resend */
+                    "Idempotent-Replayed"?: "true";
+                    /** @description Seconds a key's record is kept from its first use: within them every retry with the key gets the first answer; after them the key is new again */
+                    "Idempotency-Key-Expires"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Payment"];
+                };
+            };
+            /** @description IDEMPOTENCY_KEY_MISSING, IDEMPOTENCY_KEY_INVALID, MALFORMED_REQUEST: nothing ran, send again with a valid Idempotency-Key. VALIDATION_FAILED: the key was used (and the answer is replayed to copies). */
+            400: {
+                headers: {
+                    /** @description true: this is the first request's stored answer, sent again to a copy; do not resend */
+                    "Idempotent-Replayed"?: "true";
+                    /** @description Seconds a key's record is kept from its first use: within them every retry with the key gets the first answer; after them the key is new again */
+                    "Idempotency-Key-Expires"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @description Stable URI per code, e.g. urn:problem:token-used */
+                        type: string;
+                        title: string;
+                        status: number;
+                        /** @description What happened and what the client should do next */
+                        detail: string;
+                        /** @enum {string} */
+                        code: "IDEMPOTENCY_KEY_MISSING" | "IDEMPOTENCY_KEY_INVALID" | "MALFORMED_REQUEST" | "VALIDATION_FAILED";
+                        /** @description VALIDATION_FAILED only: each failed constraint */
+                        errors?: string[];
+                    };
+                };
+            };
+            /** @description No valid API key (only when API_KEYS is set) */
+            401: {
+                headers: {
+                    /** @description The authentication scheme to use, e.g. Bearer */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @description Stable URI per code, e.g. urn:problem:token-used */
+                        type: string;
+                        title: string;
+                        status: number;
+                        /** @description What happened and what the client should do next */
+                        detail: string;
+                        /** @enum {string} */
+                        code: "UNAUTHENTICATED";
+                        /** @description VALIDATION_FAILED only: each failed constraint */
+                        errors?: string[];
+                    };
+                };
+            };
+            /** @description REQUEST_IN_PROGRESS: wait Retry-After and send the same request with the same key. TOKEN_USED: already processed, do not resend. */
+            409: {
+                headers: {
+                    /** @description Whole seconds to wait before sending again */
+                    "Retry-After"?: number;
+                    /** @description Seconds a key's record is kept from its first use: within them every retry with the key gets the first answer; after them the key is new again */
+                    "Idempotency-Key-Expires"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @description Stable URI per code, e.g. urn:problem:token-used */
+                        type: string;
+                        title: string;
+                        status: number;
+                        /** @description What happened and what the client should do next */
+                        detail: string;
+                        /** @enum {string} */
+                        code: "REQUEST_IN_PROGRESS" | "TOKEN_USED";
+                        /** @description VALIDATION_FAILED only: each failed constraint */
+                        errors?: string[];
+                    };
+                };
+            };
+            /** @description The body is over the app's size limit; the key was not used. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @description Stable URI per code, e.g. urn:problem:token-used */
+                        type: string;
+                        title: string;
+                        status: number;
+                        /** @description What happened and what the client should do next */
+                        detail: string;
+                        /** @enum {string} */
+                        code: "PAYLOAD_TOO_LARGE";
+                        /** @description VALIDATION_FAILED only: each failed constraint */
+                        errors?: string[];
+                    };
+                };
+            };
+            /** @description The body's Content-Type is not one the app reads (JSON); the key was not used. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @description Stable URI per code, e.g. urn:problem:token-used */
+                        type: string;
+                        title: string;
+                        status: number;
+                        /** @description What happened and what the client should do next */
+                        detail: string;
+                        /** @enum {string} */
+                        code: "UNSUPPORTED_MEDIA_TYPE";
+                        /** @description VALIDATION_FAILED only: each failed constraint */
+                        errors?: string[];
+                    };
+                };
+            };
+            /** @description The key was used by a request with another method, path or body. */
+            422: {
+                headers: {
+                    /** @description Seconds a key's record is kept from its first use: within them every retry with the key gets the first answer; after them the key is new again */
+                    "Idempotency-Key-Expires"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @description Stable URI per code, e.g. urn:problem:token-used */
+                        type: string;
+                        title: string;
+                        status: number;
+                        /** @description What happened and what the client should do next */
+                        detail: string;
+                        /** @enum {string} */
+                        code: "PAYLOAD_MISMATCH";
+                        /** @description VALIDATION_FAILED only: each failed constraint */
+                        errors?: string[];
+                    };
+                };
+            };
+            /** @description KEY_RATE_LIMITED: you used as many new keys as your rate window allows; nothing ran or was stored. Send the same request with the same key after Retry-After. */
+            429: {
+                headers: {
+                    /** @description Whole seconds to wait before sending again */
+                    "Retry-After"?: number;
+                    /** @description IETF RateLimit policy, e.g. "tokens";q=60;w=60 */
+                    "RateLimit-Policy"?: string;
+                    /** @description IETF RateLimit state, e.g. "tokens";r=59;t=12 */
+                    RateLimit?: string;
+                    /** @description Seconds a key's record is kept from its first use: within them every retry with the key gets the first answer; after them the key is new again */
+                    "Idempotency-Key-Expires"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @description Stable URI per code, e.g. urn:problem:token-used */
+                        type: string;
+                        title: string;
+                        status: number;
+                        /** @description What happened and what the client should do next */
+                        detail: string;
+                        /** @enum {string} */
+                        code: "KEY_RATE_LIMITED";
                         /** @description VALIDATION_FAILED only: each failed constraint */
                         errors?: string[];
                     };

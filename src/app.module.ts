@@ -17,9 +17,10 @@ import { IdempotencyModule } from '@idempotency-tokens/nestjs';
 import { LoggingModule } from './logging/logging.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { OrdersModule } from './orders/orders.module.js';
+import { PaymentsModule } from './payments/payments.module.js';
 import { REDIS_CLIENT, RedisModule } from './redis/redis.module.js';
 
-/** The token service: the idempotency module on the app's Redis, the demo orders and page, health, metrics, logs. */
+/** The token service: the idempotency module on the app's Redis, the demo orders, payments and page, health, metrics, logs. */
 @Module({})
 export class AppModule implements NestModule {
   constructor(private readonly adapterHost: HttpAdapterHost) {}
@@ -59,6 +60,7 @@ export class AppModule implements NestModule {
           }),
         }),
         OrdersModule,
+        PaymentsModule,
         HealthModule,
         MetricsModule,
       ],

@@ -60,6 +60,10 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .addServer('/', 'The service that serves this document')
     .addTag('tokens', 'One-time tokens: fetch one just before each request that must happen once')
     .addTag('orders', 'The demo feature: orders placed and cancelled at most once per token')
+    .addTag(
+      'payments',
+      'The demo of client-chosen keys: a payment taken at most once per Idempotency-Key',
+    )
     .addTag('health', 'Readiness for orchestrators')
     .addTag('metrics', 'Prometheus metrics')
     // An API key, not a JWT: no bearerFormat.

@@ -7,15 +7,11 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { ApiProblemResponse, Idempotent, validationFailed } from '@idempotency-tokens/nestjs';
+import type { HeaderSetter } from '../http/header-setter.js';
 import { DtoValidationPipe } from '../validation/dto-validation.pipe.js';
 import { CreateOrderDto } from './dto/create-order.dto.js';
 import { Order } from './order.js';
 import { OrdersService } from './orders.service.js';
-
-/** Both Express' and Fastify's response objects have `header(name, value)`. */
-interface HeaderSetter {
-  header(name: string, value: string): unknown;
-}
 
 /** What `randomUUID()` makes: the only ids an order can have. */
 const ORDER_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

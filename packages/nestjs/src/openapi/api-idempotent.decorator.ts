@@ -88,9 +88,12 @@ function operationDecorators(
       ['REQUEST_IN_PROGRESS', 'TOKEN_USED'],
       ['Retry-After', ...consumed, ...expires],
     ),
-    problemResponse(swagger, 413, `The body is over the app's size limit; nothing was used.`, [
-      'PAYLOAD_TOO_LARGE',
-    ]),
+    problemResponse(
+      swagger,
+      413,
+      `The body is over the app's size limit; the ${used} was not used.`,
+      ['PAYLOAD_TOO_LARGE'],
+    ),
     problemResponse(
       swagger,
       415,
