@@ -4,6 +4,7 @@ import { unissuedToken } from '@idempotency-tokens/nestjs/testing';
 import type { Redis } from 'ioredis';
 import { createClient } from '../client/index.js';
 import { OrdersService } from '../src/orders/orders.service.js';
+import { PaymentsService } from '../src/payments/payments.service.js';
 import { Gate, ScenariosModule } from './fixtures/scenarios.module.js';
 import {
   fetchToken,
@@ -88,6 +89,32 @@ describe('the generated client', () => {
     expect(data).toMatchObject(ORDER);
     expect(orders() - before).toBe(1);
     expect(newCalls()).toEqual(['GET /tokens', 'POST /orders', 'POST /orders']);
+  });
+
+  it('sends a key operation with a UUID v4 it made, and the same key again after a lost answer', async () => {
+    const keys: (string | null)[] = [];
+    let lost = false;
+    const lossy = recordingFetch((request, response) => {
+      if (request.method !== 'POST') return response;
+      keys.push(request.headers.get('idempotency-key'));
+      if (lost) return response;
+      lost = true;
+      return 'lost';
+    });
+    newCalls();
+    const payments = () => service.app.get(PaymentsService).count;
+    const before = payments();
+    const payment = { orderId: 'order-7', amountCents: 1200 };
+    const { data, response } = await client(lossy).POST('/payments', { body: payment });
+    expect(response.status).toBe(201);
+    expect(response.headers.get('idempotent-replayed')).toBe('true');
+    expect(data).toMatchObject(payment);
+    expect(payments() - before).toBe(1);
+    expect(newCalls()).toEqual(['POST /payments', 'POST /payments']); // no GET /tokens
+    expect(keys[0]).toMatch(
+      /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+    );
+    expect(keys[1]).toBe(keys[0]);
   });
 
   it('turns an answer lost on a real connection into a replay: same token resent, one order', async () => {
