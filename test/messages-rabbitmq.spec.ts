@@ -98,10 +98,6 @@ beforeAll(async () => {
   channel = await connection.createChannel();
 }, 60_000);
 
-afterEach(async () => {
-  await Promise.all(consumers.splice(0).map(killConsumer));
-});
-
 afterAll(async () => {
   await Promise.all(consumers.splice(0).map(killConsumer));
   await connection?.close().catch(() => undefined);
@@ -276,18 +272,23 @@ describe('the RabbitMQ harness', () => {
     expect(broker!.url).toBe(`amqp://127.0.0.1:${broker!.port}`);
     const { queue } = await channel.assertQueue('', { exclusive: true });
     channel.sendToQueue(queue, Buffer.from('hello'));
-    await waitFor(
-      async () => (await queueCounts(queue)).ready === 1,
+    const message = await waitFor(
+      () => channel.get(queue, { noAck: false }),
       5_000,
-      () => 'ready 1',
+      () => 'the message back',
     );
-    const message = await channel.get(queue, { noAck: true });
-    expect(message && message.content.toString()).toBe('hello');
+    expect(message.content.toString()).toBe('hello');
+    expect(await queueCounts(queue)).toEqual({ ready: 0, unacked: 1 });
+    channel.ack(message);
     await channel.deleteQueue(queue);
   });
 });
 
-describe('@Idempotent({ key, noAck: false }) on Nest RabbitMQ consumers', () => {
+describe('@Idempotent({ key, noAck: false }): a consumer killed after its effect, before its ack', () => {
+  afterEach(async () => {
+    await Promise.all(consumers.splice(0).map(killConsumer));
+  });
+
   /**
    * Consumer A takes the message, does its side effect and is SIGKILLed before its ack; consumer
    * B (consuming once A holds the message) gets RabbitMQ's redelivery. B's deliveries meet A's
@@ -303,7 +304,8 @@ describe('@Idempotent({ key, noAck: false }) on Nest RabbitMQ consumers', () => 
     publish(queue, 'order.placed', { id: 'order-1' });
     expect(await says(a, 'effect')).toMatchObject({ id: 'order-1', effects: 1 });
     await listen(b);
-    expect(await queueCounts(queue)).toEqual({ ready: 0, unacked: 1 }); // A still holds it
+    // A still holds it (nothing ready), and both consume.
+    expect(await channel.checkQueue(queue)).toMatchObject({ messageCount: 0, consumerCount: 2 });
     await killConsumer(a);
     return { queue, b };
   }
@@ -346,24 +348,38 @@ describe('@Idempotent({ key, noAck: false }) on Nest RabbitMQ consumers', () => 
     expect((await deliveries(queue)).some((d) => d.consumer === 'B' && d.redelivered)).toBe(true);
     expectHealthy(b);
   });
+});
 
-  it('two consumers racing on three copies of one message: the effect happened once, every copy acked', async () => {
-    const queue = await newQueue('race');
-    const [c1, c2] = await Promise.all([
+/** C1 and C2 consume one queue; their handlers take half a second, so that copies overlap. */
+describe('@Idempotent({ key, noAck: false }): two consumers on one queue', () => {
+  let queue: string;
+  let c1: ConsumerProcess;
+  let c2: ConsumerProcess;
+
+  beforeAll(async () => {
+    queue = await newQueue('shared');
+    [c1, c2] = await Promise.all([
       startConsumer('C1', queue, { workMs: 500 }),
       startConsumer('C2', queue, { workMs: 500 }),
     ]);
+  }, 30_000);
+
+  afterAll(async () => {
+    await Promise.all(consumers.splice(0).map(killConsumer));
+  });
+
+  it('racing on three copies of one message: the effect happened once, every copy acked', async () => {
     for (let copy = 0; copy < 3; copy++) publish(queue, 'order.placed', { id: 'order-race' });
 
     await waitFor(
-      async () => (await deliveries(queue)).length >= 3,
+      async () => (await deliveries(queue)).filter((d) => d.id === 'order-race').length >= 3,
       10_000,
       () => `three deliveries:\n${c1.output()}\n${c2.output()}`,
     );
     await drained(queue);
     expect(await effects(queue, 'order-race')).toBe(1);
     expect((await channel.checkQueue(`${queue}.dead`)).messageCount).toBe(0); // none rejected
-    const seen = await deliveries(queue);
+    const seen = (await deliveries(queue)).filter((d) => d.id === 'order-race');
     // Both consumers had a copy at once (prefetch 1 each), and the copy that met the run in
     // progress came back from the queue (nacked with requeue a second later), then was acked as
     // a duplicate.
@@ -377,11 +393,6 @@ describe('@Idempotent({ key, noAck: false }) on Nest RabbitMQ consumers', () => 
   });
 
   it('a request (@MessagePattern): a copy gets the first reply; a copy during the run is told it is in progress', async () => {
-    const queue = await newQueue('quotes');
-    const [d1, d2] = await Promise.all([
-      startConsumer('D1', queue, { workMs: 500 }),
-      startConsumer('D2', queue, { workMs: 500 }),
-    ]);
     const { queue: replyTo } = await channel.assertQueue('', { exclusive: true });
     const replies = new Map<string, Reply>();
     await channel.consume(
@@ -396,7 +407,7 @@ describe('@Idempotent({ key, noAck: false }) on Nest RabbitMQ consumers', () => 
       waitFor(
         () => replies.get(id),
         10_000,
-        () => `reply ${id}:\n${d1.output()}\n${d2.output()}`,
+        () => `reply ${id}:\n${c1.output()}\n${c2.output()}`,
       );
 
     // Two copies at once: one consumer each (prefetch 1), one runs, the other meets its run.
@@ -408,7 +419,7 @@ describe('@Idempotent({ key, noAck: false }) on Nest RabbitMQ consumers', () => 
     expect(ran.response).toEqual({
       id: 'quote-1',
       effects: 1,
-      by: expect.stringMatching(/^D[12]$/),
+      by: expect.stringMatching(/^C[12]$/),
     });
     expect(refused.err).toMatchObject({ code: 'MESSAGE_IN_PROGRESS' });
 
@@ -417,7 +428,7 @@ describe('@Idempotent({ key, noAck: false }) on Nest RabbitMQ consumers', () => 
     expect((await reply('r3')).response).toEqual(ran.response);
     await drained(queue);
     expect(await effects(queue, 'quote-1')).toBe(1);
-    expectHealthy(d1);
-    expectHealthy(d2);
+    expectHealthy(c1);
+    expectHealthy(c2);
   });
 });

@@ -237,9 +237,13 @@ async function launchBroker(): Promise<RabbitMqHandle> {
   let broker: ChildProcess | undefined;
   let stopped = false;
 
-  const killSync = () => {
-    // The broker runs in a process group of its own: its start script and beam.smp.
-    if (broker?.pid !== undefined && !hasExited(broker)) {
+  /**
+   * SIGKILLs every process of the broker but its start script (a shell waiting for beam.smp, which
+   * reaps beam.smp and exits once it dies, so no dead beam.smp lingers in the process table), and
+   * with `all` the script's whole process group too.
+   */
+  const killSync = (all: boolean) => {
+    if (all && broker?.pid !== undefined && !hasExited(broker)) {
       try {
         process.kill(-broker.pid, 'SIGKILL');
       } catch {
@@ -247,11 +251,11 @@ async function launchBroker(): Promise<RabbitMqHandle> {
       }
     }
     if (epmd?.pid !== undefined && !hasExited(epmd)) killPid(epmd.pid);
-    // erl_child_setup and the port programs it starts live in sessions of their own.
-    for (const { pid } of processesOf(dir)) killPid(pid);
+    // beam.smp, and erl_child_setup and the port programs it starts (in sessions of their own).
+    for (const { pid } of processesOf(dir)) if (all || pid !== broker?.pid) killPid(pid);
   };
   const removeAtExit = () => {
-    killSync();
+    killSync(true);
     rmSync(dir, { recursive: true, force: true });
   };
   hostProcess.on('exit', removeAtExit);
@@ -259,10 +263,13 @@ async function launchBroker(): Promise<RabbitMqHandle> {
   const stop = async () => {
     if (stopped) return;
     stopped = true;
+    const since = Date.now();
     try {
       await waitFor(
         () => {
-          killSync(); // again on every poll: anything a dying process started meanwhile
+          // Again on every poll: anything a dying process started meanwhile. The start script
+          // is given a second to exit by itself.
+          killSync(Date.now() - since > 1_000);
           const children = [epmd, broker].filter((child) => child !== undefined);
           return children.every(hasExited) && processesOf(dir).length === 0;
         },
