@@ -17,9 +17,10 @@ const RATE_LIMIT = 10;
 const SCOPE = 'orders.create';
 
 /**
- * docs/CONTRACT.md, "Store faults": Redis ran the consume and the issuance in time, but their
- * answers came after the command time-out (a slow way back). The caller answered 503, so the
- * store undoes both: the token works as a first use, the 503'd issuance is not charged.
+ * docs/CONTRACT.md, "Store faults": Redis ran the consume, the issuance and a key's claim in
+ * time, but their answers came after the command time-out (a slow way back). The caller
+ * answered 503, so the store undoes all three: the token and the key work as first uses, the
+ * 503'd issuance and claim are not charged.
  */
 describe('Redis answers that arrive after the command time-out', () => {
   let server: RedisServerHandle;
@@ -45,9 +46,15 @@ describe('Redis answers that arrive after the command time-out', () => {
   });
 
   const postOrder = (token: string) => placeOrder(service.url, token);
+  const KEY = 'payment-key-0001';
+  const pay = (key: string) =>
+    request(service.url)
+      .post('/payments')
+      .set('Idempotency-Key', key)
+      .send({ orderId: 'order-1', amountCents: 100 });
   const orders = () => service.app.get(OrdersService).count;
 
-  it('undoes a consume and an issuance whose answers came too late', async () => {
+  it('undoes a consume, an issuance and a key claim whose answers came too late', async () => {
     // Every script has run once on the connection, and Redis' clock is known, before answers slow down.
     expect((await postOrder(await fetchToken(service.url, { scope: SCOPE }))).status).toBe(201);
     const token = await fetchToken(service.url, { scope: SCOPE });
@@ -59,6 +66,7 @@ describe('Redis answers that arrive after the command time-out', () => {
     const answers = await Promise.all([
       postOrder(token),
       request(service.url).get('/tokens').query({ scope: SCOPE }),
+      pay(KEY),
     ]);
     expect(Date.now() - started).toBeLessThan(5_000);
     for (const answer of answers) {
@@ -86,10 +94,16 @@ describe('Redis answers that arrive after the command time-out', () => {
     expect(copy.body.id).toBe(first.body.id);
     expect(orders()).toBe(ordersBefore + 1);
 
-    // Two grants before the slow answers, none for the 503: this one leaves RATE_LIMIT - 3.
+    // The key's claim is gone too: the key works as a first use.
+    const payment = await pay(KEY);
+    expect([payment.status, payment.headers['idempotent-replayed']]).toEqual([201, undefined]);
+    expect((await pay(KEY)).headers['idempotent-replayed']).toBe('true');
+
+    // Two grants before the slow answers, none for the 503s, one for the key's first use: this
+    // one leaves RATE_LIMIT - 4.
     const next = await request(service.url).get('/tokens').query({ scope: SCOPE });
     expect(next.status).toBe(200);
-    expect(next.headers['ratelimit']).toMatch(new RegExp(`^"tokens";r=${RATE_LIMIT - 3};`));
+    expect(next.headers['ratelimit']).toMatch(new RegExp(`^"tokens";r=${RATE_LIMIT - 4};`));
     // Unused now: only that new token (the restored one was used); the 503'd issuance left none.
     expect(await redis.keys('idem:*:t:*')).toEqual([
       expect.stringContaining(next.body.token.split('.')[1]),
