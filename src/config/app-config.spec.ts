@@ -22,6 +22,7 @@ describe('loadConfig', () => {
       tokenSecretGenerated: true,
       maxConnectionsPerAddress: 256,
       redisAllowEviction: false,
+      orderEventsQueue: 'auto',
     });
     expect(config.tokenSecret.length).toBeGreaterThanOrEqual(32);
     expect(config.apiKeys.size).toBe(0);
@@ -44,6 +45,7 @@ describe('loadConfig', () => {
       TRUST_PROXY: '10.0.0.0/8,127.0.0.1',
       MAX_CONNECTIONS_PER_ADDRESS: '0',
       REDIS_ALLOW_EVICTION: 'true',
+      ORDER_EVENTS_QUEUE: 'off',
     });
     expect(config).toMatchObject({
       port: 8080,
@@ -63,6 +65,7 @@ describe('loadConfig', () => {
       trustProxy: ['10.0.0.0/8', '127.0.0.1'],
       maxConnectionsPerAddress: 0,
       redisAllowEviction: true,
+      orderEventsQueue: 'off',
     });
     expect([...config.apiKeys]).toEqual([
       ['key-a', 'alice'],
@@ -103,6 +106,7 @@ describe('loadConfig', () => {
     [{ MAX_CONNECTIONS_PER_ADDRESS: '-1' }, 'MAX_CONNECTIONS_PER_ADDRESS'],
     [{ MAX_CONNECTIONS_PER_ADDRESS: '1000000001' }, 'MAX_CONNECTIONS_PER_ADDRESS'],
     [{ REDIS_ALLOW_EVICTION: 'yes' }, 'REDIS_ALLOW_EVICTION'],
+    [{ ORDER_EVENTS_QUEUE: 'bullmq' }, 'ORDER_EVENTS_QUEUE'],
   ])('refuses %j, naming %s', (env, name) => {
     expect(() => loadConfig(env as NodeJS.ProcessEnv)).toThrow(ConfigError);
     expect(() => loadConfig(env as NodeJS.ProcessEnv)).toThrow(new RegExp(`- ${name} `));

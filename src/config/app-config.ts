@@ -27,10 +27,19 @@ export interface AppConfig {
   maxConnectionsPerAddress: number;
   /** Start on a Redis whose `maxmemory-policy` can evict keys (a warning instead of a refusal). */
   redisAllowEviction: boolean;
+  /**
+   * The demo's "order placed" queue: `auto` (BullMQ on the service's Redis, in process without
+   * one), `in-process`, or `off` (no events, no confirmations: POST /orders does only the token
+   * work, as benchmarks and round-trip counts want it).
+   */
+  orderEventsQueue: OrderEventsQueue;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const ORDER_EVENTS_QUEUES = ['auto', 'in-process', 'off'] as const;
+export type OrderEventsQueue = (typeof ORDER_EVENTS_QUEUES)[number];
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -108,6 +117,10 @@ const schema = z
     LOG_LEVEL: optionalText.refine(
       (level) => level === undefined || (LOG_LEVELS as readonly string[]).includes(level),
       `must be one of ${LOG_LEVELS.join(', ')}`,
+    ),
+    ORDER_EVENTS_QUEUE: optionalText.refine(
+      (queue) => queue === undefined || (ORDER_EVENTS_QUEUES as readonly string[]).includes(queue),
+      `must be one of ${ORDER_EVENTS_QUEUES.join(', ')}`,
     ),
   })
   .superRefine((env, ctx) => {
@@ -189,6 +202,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     logLevel: (e.LOG_LEVEL ?? 'info') as LogLevel,
     maxConnectionsPerAddress: e.MAX_CONNECTIONS_PER_ADDRESS,
     redisAllowEviction: e.REDIS_ALLOW_EVICTION === 'true',
+    orderEventsQueue: (e.ORDER_EVENTS_QUEUE ?? 'auto') as OrderEventsQueue,
   };
 }
 

@@ -45,7 +45,11 @@ export class OrderConfirmationConsumer implements OnModuleInit {
 
   onModuleInit(): void {
     this.queue.consume((event) => this.handle(event));
-    this.logger.log(`Consuming order placed events from the ${this.queue.kind} queue`);
+    this.logger.log(
+      this.queue.kind === 'off'
+        ? 'Order placed events are off (ORDER_EVENTS_QUEUE=off): no confirmations are sent'
+        : `Consuming order placed events from the ${this.queue.kind} queue`,
+    );
   }
 
   async handle(event: OrderPlaced): Promise<Delivery> {

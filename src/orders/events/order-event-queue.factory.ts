@@ -2,6 +2,7 @@ import { createRedisClient } from '@idempotency-tokens/nestjs';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { AppConfig } from '../../config/app-config.js';
 import { BullmqOrderEventQueue } from './bullmq-order-event.queue.js';
+import { DisabledOrderEventQueue } from './disabled-order-event.queue.js';
 import { InProcessOrderEventQueue } from './in-process-order-event.queue.js';
 import type { OrderEventQueue } from './order-event-queue.js';
 
@@ -23,14 +24,16 @@ const WORKER_REDIS_OPTIONS = {
 const QUEUE_PREFIX = '{bull}';
 
 /**
- * The "order placed" queue the configuration calls for: BullMQ on the service's Redis or
- * Cluster when there is one (events survive a restart and any instance may consume them), in
- * process otherwise (`npm start` needs nothing installed). The clients made here belong to the
- * queue, which closes them at shutdown.
+ * The "order placed" queue the configuration calls for (`ORDER_EVENTS_QUEUE`, `auto` by
+ * default): BullMQ on the service's Redis or Cluster when there is one (events survive a
+ * restart and any instance may consume them), in process otherwise (`npm start` needs nothing
+ * installed). The clients made here belong to the queue, which closes them at shutdown.
  */
 export function createOrderEventQueue(
-  config: Pick<AppConfig, 'redisUrl' | 'redisClusterNodes'>,
+  config: Pick<AppConfig, 'redisUrl' | 'redisClusterNodes' | 'orderEventsQueue'>,
 ): OrderEventQueue {
+  if (config.orderEventsQueue === 'off') return new DisabledOrderEventQueue();
+  if (config.orderEventsQueue === 'in-process') return new InProcessOrderEventQueue();
   if (config.redisUrl) {
     return new BullmqOrderEventQueue(
       createRedisClient(config.redisUrl),
