@@ -18,6 +18,8 @@ const CONSUMER_SCRIPT = new URL('./fixtures/rmq-consumer.mjs', import.meta.url).
 /** How long a run counts as in progress: a killed consumer's message is taken for crashed after it. */
 const LEASE_SECONDS = 3;
 const POLL_MS = 50;
+/** How long the racing consumers' handlers take. */
+const WORK_MS = 800;
 /** How long the module holds a copy of a run in progress before it nacks it back to the queue. */
 const REQUEUE_DELAY_MS = 1_000;
 /** What a consumer says when a channel breaks, e.g. after acking a delivery twice. */
@@ -148,6 +150,19 @@ async function startConsumer(
   consumers.push(started);
   await says(started, options.hold ? 'made' : 'ready');
   return started;
+}
+
+/**
+ * Waits until the broker counts `count` consumers on `queue`: Nest's RMQ server reports that it
+ * listens before the broker has confirmed its consumer.
+ */
+async function consuming(queue: string, count: number): Promise<void> {
+  let last = -1;
+  await waitFor(
+    async () => (last = (await channel.checkQueue(queue)).consumerCount) === count,
+    5_000,
+    () => `${count} consumers on ${queue} (last: ${last})`,
+  );
 }
 
 /** A consumer started with `hold` begins to consume. */
@@ -304,8 +319,8 @@ describe('@Idempotent({ key, noAck: false }): a consumer killed after its effect
     publish(queue, 'order.placed', { id: 'order-1' });
     expect(await says(a, 'effect')).toMatchObject({ id: 'order-1', effects: 1 });
     await listen(b);
-    // A still holds it (nothing ready), and both consume.
-    expect(await channel.checkQueue(queue)).toMatchObject({ messageCount: 0, consumerCount: 2 });
+    await consuming(queue, 2);
+    expect((await channel.checkQueue(queue)).messageCount).toBe(0); // A still holds it
     await killConsumer(a);
     return { queue, b };
   }
@@ -350,7 +365,10 @@ describe('@Idempotent({ key, noAck: false }): a consumer killed after its effect
   });
 });
 
-/** C1 and C2 consume one queue; their handlers take half a second, so that copies overlap. */
+/**
+ * C1 and C2 consume one queue; their handlers take WORK_MS, so that copies delivered together
+ * overlap (with room for a slow machine: the second copy must be looked at before the first ends).
+ */
 describe('@Idempotent({ key, noAck: false }): two consumers on one queue', () => {
   let queue: string;
   let c1: ConsumerProcess;
@@ -359,9 +377,10 @@ describe('@Idempotent({ key, noAck: false }): two consumers on one queue', () =>
   beforeAll(async () => {
     queue = await newQueue('shared');
     [c1, c2] = await Promise.all([
-      startConsumer('C1', queue, { workMs: 500 }),
-      startConsumer('C2', queue, { workMs: 500 }),
+      startConsumer('C1', queue, { workMs: WORK_MS }),
+      startConsumer('C2', queue, { workMs: WORK_MS }),
     ]);
+    await consuming(queue, 2);
   }, 30_000);
 
   afterAll(async () => {
