@@ -6,7 +6,7 @@
  * consumer; two consumers racing on copies of one message; a request (@MessagePattern) sent again.
  * The side effect is counted in Redis, outside the consumers.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { connect, type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
 import { Redis } from 'ioredis';
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -191,13 +191,29 @@ async function killConsumer(consumer: ConsumerProcess): Promise<void> {
   await waitFor(consumer.exited, 5_000, () => `consumer ${consumer.name} exits`);
 }
 
-/** Still running, and no channel broke (a double ack or an ack of an unknown delivery closes it). */
+/**
+ * Still running, and no channel broke: settling a delivery twice (ack after ack, nack after ack)
+ * makes the broker close the channel with "unknown delivery tag", which its log records.
+ */
 function expectHealthy(consumer: ConsumerProcess): void {
   expect({ name: consumer.name, exited: consumer.exited() }).toEqual({
     name: consumer.name,
     exited: false,
   });
   expect(consumer.output()).not.toMatch(CHANNEL_TROUBLE);
+  expect(channelExceptions()).toEqual([]);
+}
+
+/** Where the broker's log stood when the current test began. */
+let logOffset = 0;
+beforeEach(() => {
+  logOffset = broker?.log().length ?? 0;
+});
+
+/** The broker's log lines about channel exceptions since the current test began. */
+function channelExceptions(): string[] {
+  const lines = broker!.log().slice(logOffset).split('\n');
+  return lines.filter((line) => /channel exception/i.test(line));
 }
 
 /** The queue's settings, the same in the test and the consumers: rejected deliveries go to `<queue>.dlx`. */
@@ -296,6 +312,27 @@ describe('the RabbitMQ harness', () => {
     expect(await queueCounts(queue)).toEqual({ ready: 0, unacked: 1 });
     channel.ack(message);
     await channel.deleteQueue(queue);
+  });
+
+  it('logs a channel exception for a delivery settled twice (what expectHealthy() looks for)', async () => {
+    const other = await connection!.createChannel();
+    const closed = new Promise<Error>((resolve) => other.once('error', resolve));
+    const { queue } = await other.assertQueue('', { exclusive: true });
+    other.sendToQueue(queue, Buffer.from('twice'));
+    const message = await waitFor(
+      () => other.get(queue),
+      5_000,
+      () => 'the message back',
+    );
+    other.ack(message);
+    other.ack(message);
+    expect((await closed).message).toMatch(/unknown delivery tag/);
+    await waitFor(
+      () => channelExceptions().length > 0,
+      5_000,
+      () => 'a channel exception logged',
+    );
+    expect(channelExceptions().join('\n')).toMatch(/basic\.ack caused a channel exception/);
   });
 });
 

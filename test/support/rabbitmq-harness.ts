@@ -39,6 +39,8 @@ export interface RabbitMqHandle {
   stop(): Promise<void>;
   /** The broker's processes still alive (beam.smp, epmd, …): none after stop(). */
   processes(): BrokerProcess[];
+  /** The broker's log so far, e.g. to find channel exceptions (an ack of an unknown delivery tag). */
+  log(): string;
 }
 
 /** A process that belongs to a broker started here. */
@@ -371,7 +373,8 @@ async function launchBroker(): Promise<RabbitMqHandle> {
       );
     });
 
-  return { url, port, nodeName, ctl, stop, processes: () => processesOf(dir) };
+  const log = () => (existsSync(brokerLog) ? readFileSync(brokerLog, 'utf8') : '');
+  return { url, port, nodeName, ctl, stop, processes: () => processesOf(dir), log };
 }
 
 /** Starts a broker; retries (up to 3 times) when it lost a race for one of its free ports. */
