@@ -147,7 +147,10 @@ describe.each(ADAPTERS)('the handler table on %s', (adapter) => {
     const response = await postOrder(await orderToken());
     expect(response.status).toBe(201);
     expect(response.body).toEqual({
-      id: expect.any(String),
+      // The token's downstream key (@IdempotencyKey()): a UUID of version 8.
+      id: expect.stringMatching(
+        /^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+      ),
       item: 'book',
       quantity: 2,
       createdAt: expect.any(String),

@@ -6,14 +6,19 @@ import {
   ApiParam,
   ApiTags,
 } from '@nestjs/swagger';
-import { ApiProblemResponse, Idempotent, validationFailed } from '@idempotency-tokens/nestjs';
+import {
+  ApiProblemResponse,
+  Idempotent,
+  IdempotencyKey,
+  validationFailed,
+} from '@idempotency-tokens/nestjs';
 import type { HeaderSetter } from '../http/header-setter.js';
 import { DtoValidationPipe } from '../validation/dto-validation.pipe.js';
 import { CreateOrderDto } from './dto/create-order.dto.js';
 import { Order } from './order.js';
 import { OrdersService } from './orders.service.js';
 
-/** What `randomUUID()` makes: the only ids an order can have. */
+/** A UUID: the only ids an order can have (the token's downstream key, `@IdempotencyKey()`). */
 const ORDER_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /**
@@ -34,8 +39,12 @@ export class OrdersController {
     headers: { Location: { description: '/orders/{id}', schema: { type: 'string' } } },
   })
   @Idempotent({ scope: 'orders.create' })
-  create(@Body() dto: CreateOrderDto, @Res({ passthrough: true }) response: HeaderSetter): Order {
-    const order = this.orders.create(dto);
+  create(
+    @Body() dto: CreateOrderDto,
+    @IdempotencyKey() orderId: string,
+    @Res({ passthrough: true }) response: HeaderSetter,
+  ): Order {
+    const order = this.orders.create(dto, orderId);
     response.header('Location', `/orders/${order.id}`);
     return order;
   }

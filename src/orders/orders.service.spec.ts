@@ -27,6 +27,16 @@ describe('OrdersService', () => {
     expect(orders.cancel(placed[10_000].id).cancelledAt).toBeDefined();
   });
 
+  it('makes one order per id, as a unique column would: a second create returns the first', () => {
+    const queue = new RecordingQueue();
+    const orders = new OrdersService(queue);
+    const id = '0f1e2d3c-4b5a-8968-8776-655443322110';
+    const first = orders.create({ item: 'book', quantity: 2 }, id);
+    const second = orders.create({ item: 'pen', quantity: 9 }, id);
+    expect(second).toEqual(first);
+    expect([orders.count, queue.published.length]).toEqual([1, 1]);
+  });
+
   it('publishes one order placed event per order, keyed by the order id', () => {
     const queue = new RecordingQueue();
     const order = new OrdersService(queue).create({ item: 'book', quantity: 2 });

@@ -39,9 +39,16 @@ export class OrdersService {
 
   constructor(private readonly events: OrderEventQueue) {}
 
-  create({ item, quantity }: CreateOrderDto): Order {
+  /**
+   * `id`: the request's downstream key (`@IdempotencyKey()`), so that one token can only ever
+   * make one order: like a unique column, a second create with the same id returns the order
+   * that has it (it cannot happen through the guarded route; it is the second layer).
+   */
+  create({ item, quantity }: CreateOrderDto, id: string = randomUUID()): Order {
+    const existing = this.orders.get(id);
+    if (existing) return snapshot(existing);
     const order = Object.assign(new Order(), {
-      id: randomUUID(),
+      id,
       item,
       quantity,
       createdAt: new Date().toISOString(),

@@ -11,6 +11,10 @@ import { randomUUID } from 'node:crypto';
 import { MAX_BODY_DEPTH, nestedDeeperThan } from './body-depth.js';
 import { callerOf } from './caller.js';
 import { fingerprintOf } from './fingerprint.js';
+import {
+  DOWNSTREAM_KEY_METADATA,
+  rememberDownstreamKey,
+} from './decorators/idempotency-key.decorator.js';
 import { type IdempotentMetadata, idempotencyOf } from './decorators/idempotent-route.js';
 import {
   IDEMPOTENCY_SETTINGS,
@@ -58,6 +62,8 @@ const CHECKED = Symbol('idempotency_module:checked');
 interface RouteSettings {
   scope?: string;
   keys: 'token' | 'client' | 'either';
+  /** Whether the handler takes `@IdempotencyKey()`. */
+  downstreamKey: boolean;
   /** The limiter policy of the scope: tokens are consumed from its bucket, keys counted in its window. */
   policy: LimiterPolicy;
   replay: boolean;
@@ -150,6 +156,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
     switch (result.state) {
       case 'first':
         this.metrics.tokenPresented(request, 'first_use');
+        if (options.downstreamKey) rememberDownstreamKey(request, this.codec.downstreamKeyOf(ref));
         this.recorder.claim(response, {
           ref,
           owner,
@@ -261,6 +268,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
             replay: metadata.replay,
             replayHeaders: metadata.replayHeaders ?? this.settings.replayHeaders,
             policy: this.settings.policyFor(metadata.scope),
+            downstreamKey: Reflect.getMetadata(DOWNSTREAM_KEY_METADATA, handler) === true,
           }
         : null;
       this.routes.set(handler, route);

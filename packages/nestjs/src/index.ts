@@ -1,5 +1,10 @@
 /** `@idempotency-tokens/nestjs`: everything an app needs, nothing it should not touch. */
-export { Idempotent, InjectTokenStore, SkipIdempotency } from './decorators/index.js';
+export {
+  Idempotent,
+  IdempotencyKey,
+  InjectTokenStore,
+  SkipIdempotency,
+} from './decorators/index.js';
 export { IdempotencyInterceptor } from './idempotency.interceptor.js';
 export {
   IdempotencyMetrics,

@@ -1,6 +1,7 @@
 import { PATH_METADATA } from '@nestjs/common/constants.js';
 import type { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import { IDEMPOTENT_METADATA } from '../idempotency.constants.js';
+import { DOWNSTREAM_KEY_METADATA } from './idempotency-key.decorator.js';
 import { idempotencyOf } from './idempotent-route.js';
 
 /** Nest's microservice handlers (`@MessagePattern`, `@EventPattern`) carry this. */
@@ -9,8 +10,8 @@ const MESSAGE_PATTERN_METADATA = 'microservices:pattern';
 /**
  * Every `@Idempotent()` the module cannot serve, as `Class.method` and why: one on a provider (a
  * GraphQL resolver, a WebSocket gateway), one with a message `key` on an HTTP route, one without
- * a `key` on a message handler (it has no token to consume), and one on a controller method that
- * is neither. Such a handler would otherwise fail only when called.
+ * a `key` on a message handler (it has no token to consume), one on a controller method that is
+ * neither, and an `@IdempotencyKey()` on a handler that no `@Idempotent()` route guards. Such a handler would otherwise fail only when called.
  */
 export function unservableHandlers(
   discovery: DiscoveryService,
@@ -51,5 +52,7 @@ function whyUnservable(handler: Function, type: Function): string | undefined {
     return 'is a message handler without a `key`: give @Idempotent({ key: (data, context) => messageId })';
   if (!isRoute && !isMessage && Reflect.getMetadata(IDEMPOTENT_METADATA, handler))
     return 'is neither an HTTP route nor a message handler';
+  if (Reflect.getMetadata(DOWNSTREAM_KEY_METADATA, handler) && (!isRoute || !covering))
+    return 'takes @IdempotencyKey() but is no HTTP route that @Idempotent() guards';
   return undefined;
 }

@@ -105,6 +105,19 @@ export class TokenCodec {
     return { tag: this.tagOf(caller), id: `k${digest.toString('base64url')}` };
   }
 
+  /**
+   * A request's downstream key (`@IdempotencyKey()`): a keyed digest of the token's or key's
+   * ref, never the token, formatted as a UUID of version 8 (RFC 9562's own-format UUID) so
+   * that it fits wherever another system expects an idempotency key or a unique id.
+   */
+  downstreamKeyOf(ref: TokenRef): string {
+    const bytes = this.hmac(`downstream\0${ref.tag}.${ref.id}`).subarray(0, 16);
+    bytes[6] = (bytes[6] & 0x0f) | 0x80;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    const hex = bytes.toString('hex');
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  }
+
   private sign(ref: TokenRef): string {
     return this.hmac(`token\0${ref.tag}.${ref.id}`)
       .subarray(0, SIGNATURE_BYTES)
