@@ -210,7 +210,7 @@ describe('the packed packages in consumer apps', () => {
         WITH_RESOLVER: '1',
       });
       await expect(started).rejects.toThrow(
-        /start refused: @Idempotent\(\) on OrdersResolver\.createOrder/,
+        /start refused: @Idempotent\(\) cannot be served where it is: OrdersResolver\.createOrder is on a provider/,
       );
     });
   });
