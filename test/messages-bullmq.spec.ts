@@ -1,8 +1,13 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import {
+  type EventProcess,
+  killProcess,
+  spawnEventProcess,
+  waitFor,
+} from './support/event-process.js';
 import { type RedisServerHandle, startRedis } from './support/redis-harness.js';
 
 /**
@@ -20,7 +25,6 @@ const STALLED_INTERVAL_MS = 500;
 const LEASE_SECONDS = 4;
 /** An `in_progress` delivery throws; BullMQ retries it: attempts × backoff outlast the lease. */
 const JOB_OPTIONS = { attempts: 40, backoff: { type: 'fixed', delay: 250 } };
-const POLL_MS = 50;
 
 interface WorkerEvent {
   event: 'ready' | 'effect';
@@ -41,27 +45,7 @@ interface Delivery {
   outcome: 'ran' | 'duplicate' | 'in_progress' | 'crashed' | 'threw';
 }
 
-interface WorkerProcess {
-  name: string;
-  child: ChildProcess;
-  events: WorkerEvent[];
-  output: () => string;
-  exited: () => boolean;
-}
-
-async function waitFor<T>(
-  check: () => T | undefined | false | Promise<T | undefined | false>,
-  timeoutMs: number,
-  what: () => string,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms: ${what()}`);
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-  }
-}
+type WorkerProcess = EventProcess<WorkerEvent>;
 
 describe('runOnce in BullMQ processors, on a real Redis', () => {
   let server: RedisServerHandle;
@@ -105,30 +89,13 @@ describe('runOnce in BullMQ processors, on a real Redis', () => {
       stalledInterval: STALLED_INTERVAL_MS,
       maxStalledCount: 1,
     };
-    const child = spawn(process.execPath, [WORKER_SCRIPT], {
-      cwd: new URL('..', import.meta.url).pathname,
-      env: { ...process.env, BULLMQ_WORKER: JSON.stringify(config) },
-      // IPC only so that the worker exits if this test runner dies.
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-    });
-    let text = '';
-    let pending = '';
-    const events: WorkerEvent[] = [];
-    child.stdout!.on('data', (chunk: Buffer) => {
-      text += chunk;
-      pending += chunk;
-      const lines = pending.split('\n');
-      pending = lines.pop()!;
-      for (const line of lines) if (line.startsWith('{')) events.push(JSON.parse(line));
-    });
-    child.stderr!.on('data', (chunk: Buffer) => (text += chunk));
-    const exited = () => child.exitCode !== null || child.signalCode !== null;
-    const started = { name, child, events, output: () => text, exited };
+    const started = spawnEventProcess<WorkerEvent>(name, WORKER_SCRIPT, 'BULLMQ_WORKER', config);
+    const { events, exited } = started;
     workers.push(started);
     await waitFor(
       () => events.some((e) => e.event === 'ready') || (exited() && fail(started, 'exited')),
       10_000,
-      () => `worker ${name} ready:\n${text}`,
+      () => `worker ${name} ready:\n${started.output()}`,
     );
     return started;
   }
@@ -143,16 +110,7 @@ describe('runOnce in BullMQ processors, on a real Redis', () => {
     if (worker.exited()) return;
     process.kill(pid, 'SIGTERM');
     const gone = await waitFor(worker.exited, 3_000, () => '').catch(() => false);
-    if (!gone) await killWorker(worker);
-  }
-
-  async function killWorker(worker: WorkerProcess): Promise<void> {
-    if (!worker.exited()) process.kill(worker.child.pid!, 'SIGKILL');
-    await waitFor(
-      worker.exited,
-      5_000,
-      () => `worker ${worker.name} (pid ${worker.child.pid}) exits`,
-    );
+    if (!gone) await killProcess(worker);
   }
 
   function newQueue(): Queue {
@@ -203,7 +161,7 @@ describe('runOnce in BullMQ processors, on a real Redis', () => {
     );
     expect(effect).toMatchObject({ jobId: added.id, effects: 1 });
     expect(await q.getJobState(added.id!)).toBe('active'); // the effect is done, the job is not
-    await killWorker(a);
+    await killProcess(a);
     expect(a.child.signalCode).toBe('SIGKILL');
     b.child.send('run');
     return { q, jobId: added.id!, effectAt: effect.at! };

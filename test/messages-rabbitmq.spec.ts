@@ -9,15 +9,19 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { connect, type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
 import { Redis } from 'ioredis';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import {
+  type EventProcess,
+  killProcess,
+  spawnEventProcess,
+  waitFor,
+} from './support/event-process.js';
 import { startRabbitMq, type RabbitMqHandle } from './support/rabbitmq-harness.js';
 import { startRedis, type RedisServerHandle } from './support/redis-harness.js';
 
 const CONSUMER_SCRIPT = new URL('./fixtures/rmq-consumer.mjs', import.meta.url).pathname;
 /** How long a run counts as in progress: a killed consumer's message is taken for crashed after it. */
 const LEASE_SECONDS = 3;
-const POLL_MS = 50;
 /** How long the racing consumers' handlers take. */
 const WORK_MS = 800;
 /** How long the module holds a copy of a run in progress before it nacks it back to the queue. */
@@ -42,13 +46,7 @@ interface Delivery {
   at: number;
 }
 
-interface ConsumerProcess {
-  name: string;
-  child: ChildProcess;
-  events: ConsumerEvent[];
-  output: () => string;
-  exited: () => boolean;
-}
+type ConsumerProcess = EventProcess<ConsumerEvent>;
 
 interface ConsumerOptions {
   afterCrash?: 'retry' | 'skip';
@@ -64,20 +62,6 @@ interface Reply {
   response?: { id: string; effects: number; by: string };
   err?: { status: string; code: string; message: string };
   isDisposed?: boolean;
-}
-
-async function waitFor<T>(
-  check: () => T | undefined | false | Promise<T | undefined | false>,
-  timeoutMs: number,
-  what: () => string,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms: ${what()}`);
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-  }
 }
 
 let broker: RabbitMqHandle | undefined;
@@ -101,7 +85,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await Promise.all(consumers.splice(0).map(killConsumer));
+  await Promise.all(consumers.splice(0).map(killProcess));
   await connection?.close().catch(() => undefined);
   await redis?.quit().catch(() => redis?.disconnect());
   await redisServer?.stop();
@@ -128,25 +112,7 @@ async function startConsumer(
     leaseSeconds: LEASE_SECONDS,
     ...options,
   };
-  const child = spawn(process.execPath, [CONSUMER_SCRIPT], {
-    cwd: new URL('..', import.meta.url).pathname,
-    env: { ...process.env, RMQ_CONSUMER: JSON.stringify(config) },
-    // IPC: the consumer exits when this test runner goes away.
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-  });
-  let text = '';
-  let pending = '';
-  const events: ConsumerEvent[] = [];
-  child.stdout!.on('data', (chunk: Buffer) => {
-    text += chunk;
-    pending += chunk;
-    const lines = pending.split('\n');
-    pending = lines.pop()!;
-    for (const line of lines) if (line.startsWith('{')) events.push(JSON.parse(line));
-  });
-  child.stderr!.on('data', (chunk: Buffer) => (text += chunk));
-  const exited = () => child.exitCode !== null || child.signalCode !== null;
-  const started: ConsumerProcess = { name, child, events, output: () => text, exited };
+  const started = spawnEventProcess<ConsumerEvent>(name, CONSUMER_SCRIPT, 'RMQ_CONSUMER', config);
   consumers.push(started);
   await says(started, options.hold ? 'made' : 'ready');
   return started;
@@ -186,10 +152,6 @@ function fail(consumer: ConsumerProcess, what: string): never {
 }
 
 /** SIGKILL by pid: no goodbye to the broker, which gives back what the consumer had not acked. */
-async function killConsumer(consumer: ConsumerProcess): Promise<void> {
-  if (!consumer.exited()) process.kill(consumer.child.pid!, 'SIGKILL');
-  await waitFor(consumer.exited, 5_000, () => `consumer ${consumer.name} exits`);
-}
 
 /**
  * Still running, and no channel broke: settling a delivery twice (ack after ack, nack after ack)
@@ -338,7 +300,7 @@ describe('the RabbitMQ harness', () => {
 
 describe('@Idempotent({ key, noAck: false }): a consumer killed after its effect, before its ack', () => {
   afterEach(async () => {
-    await Promise.all(consumers.splice(0).map(killConsumer));
+    await Promise.all(consumers.splice(0).map(killProcess));
   });
 
   /**
@@ -358,7 +320,7 @@ describe('@Idempotent({ key, noAck: false }): a consumer killed after its effect
     await listen(b);
     await consuming(queue, 2);
     expect((await channel.checkQueue(queue)).messageCount).toBe(0); // A still holds it
-    await killConsumer(a);
+    await killProcess(a);
     return { queue, b };
   }
 
@@ -421,7 +383,7 @@ describe('@Idempotent({ key, noAck: false }): two consumers on one queue', () =>
   }, 30_000);
 
   afterAll(async () => {
-    await Promise.all(consumers.splice(0).map(killConsumer));
+    await Promise.all(consumers.splice(0).map(killProcess));
   });
 
   it('racing on three copies of one message: the effect happened once, every copy acked', async () => {
