@@ -66,6 +66,11 @@ export interface ConsumeCommand {
   /** How long the consumed-marker is kept, in milliseconds (the outcome lifetime). */
   keepMs: number;
   /**
+   * Rotation: on a first use, issue this next token in the same step, for the same binding and
+   * bucket (its `ref.tag` is the consumed token's), under the limits as `issue` would.
+   */
+  next?: Omit<IssueCommand, 'binding' | 'deadlineMs'>;
+  /**
    * When the caller gives up, in ms since the epoch by this process's clock (`Date.now()`):
    * past it the store changes nothing and rejects with `StoreUnavailableError`, also when the
    * command reaches the store late. A store whose calls can time out sets a sooner deadline
@@ -77,7 +82,8 @@ export interface ConsumeCommand {
 /**
  * What a consume found:
  * - `first`: the token was unused; it is now deleted and a marker holds the request's
- *   fingerprint, owned by `owner`, in progress for `leaseMs`.
+ *   fingerprint, owned by `owner`, in progress for `leaseMs`. With `next`, `next` says whether
+ *   the next token was issued (a refusal changes nothing of it and does not count).
  * - `unknown`: never issued, expired, bound to another subject or scope, or its marker is gone.
  *   Nothing changed.
  * - `mismatch`: consumed by a request with another fingerprint.
@@ -86,7 +92,7 @@ export interface ConsumeCommand {
  * - `done`: consumed, the first request finished; `outcome` is what it recorded.
  */
 export type ConsumeResult =
-  | { state: 'first' }
+  | { state: 'first'; next?: IssueResult }
   | { state: 'unknown' }
   | { state: 'mismatch' }
   | { state: 'in_progress' }

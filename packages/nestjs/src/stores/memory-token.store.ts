@@ -47,9 +47,15 @@ export class MemoryTokenStore implements TokenStore {
     setInterval(() => this.sweep(), SWEEP_INTERVAL_MS).unref();
   }
 
-  async issue({ ref, binding, ttlMs, limits, deadlineMs }: IssueCommand): Promise<IssueResult> {
+  async issue(command: IssueCommand): Promise<IssueResult> {
     const now = this.now();
-    this.refuseLate(now, deadlineMs);
+    this.refuseLate(now, command.deadlineMs);
+    if (this.live(this.tokens, keyOf(command.ref))) throw new Error('Token id collision');
+    return this.grant(command, now);
+  }
+
+  /** Stores a new unused token if the caller's bucket allows it (as grant-token.lua). */
+  private grant({ ref, binding, ttlMs, limits }: IssueCommand, now: number): IssueResult {
     const bucket = `${ref.tag}:${limits.bucket}`;
     const grants = this.grantsIn(bucket, now);
     const held = this.held.get(bucket) ?? new Map<string, number>();
@@ -75,9 +81,7 @@ export class MemoryTokenStore implements TokenStore {
         resetMs: resetMs(),
       };
     }
-    const key = keyOf(ref);
-    if (this.live(this.tokens, key)) throw new Error('Token id collision');
-    this.tokens.set(key, { binding, expiresAt: now + ttlMs });
+    this.tokens.set(keyOf(ref), { binding, expiresAt: now + ttlMs });
     grants.push(now + limits.windowMs);
     held.set(ref.id, now + ttlMs);
     this.grants.set(bucket, grants);
@@ -96,7 +100,8 @@ export class MemoryTokenStore implements TokenStore {
       this.tokens.delete(key);
       this.held.get(`${ref.tag}:${bucket}`)?.delete(ref.id);
       this.startRun(key, command, now);
-      return { state: 'first' };
+      if (!command.next) return { state: 'first' };
+      return { state: 'first', next: this.grant({ ...command.next, binding }, now) };
     }
     return this.markerAnswer(key, binding, fingerprint, now) ?? { state: 'unknown' };
   }

@@ -104,14 +104,11 @@ export class RedisTokenStore implements TokenStore {
       [revokeToken, ...keys, binding, member],
     )) as [string, number, number, number];
     if (outcome === 'late') throw lateError();
-    if (outcome === 'granted') return { granted: true, remaining, resetMs };
-    if (outcome === 'rate' || outcome === 'quota')
-      return { granted: false, refusal: outcome, retryAfterMs, remaining, resetMs };
-    throw new Error('Token id collision');
+    return issueResult(outcome, [retryAfterMs, remaining, resetMs]);
   }
 
   async consume(command: ConsumeCommand): Promise<ConsumeResult> {
-    const { ref, bucket, binding, fingerprint, owner, leaseMs, keepMs, deadlineMs } = command;
+    const { ref, bucket, binding, fingerprint, owner, leaseMs, keepMs, next, deadlineMs } = command;
     const deadline = await this.redisDeadline(deadlineMs);
     const keys = [
       this.key(ref, 't', ref.id),
@@ -119,15 +116,48 @@ export class RedisTokenStore implements TokenStore {
       this.key(ref, 'h', bucket),
     ];
     const member = ref.id.slice(0, LIMITER_MEMBER_LENGTH);
-    const [state, detail] = (await this.runOrUndo(
-      [consumeToken, ...keys, binding, fingerprint, owner, leaseMs, keepMs, member, deadline],
+    // Rotation issues under the consumed token's tag: all keys of the script share one slot.
+    const nextId = next?.ref.id ?? '';
+    const nextKeys = [this.key(ref, 'g', bucket), this.key(ref, 't', nextId)];
+    const nextMember = nextId.slice(0, LIMITER_MEMBER_LENGTH);
+    const rotation = next
+      ? [
+          next.ttlMs,
+          nextMember,
+          next.limits.rateLimit,
+          next.limits.windowMs,
+          next.limits.maxOutstanding,
+        ]
+      : [0, '', 0, 0, 0];
+    const [state, detail, ...issued] = (await this.runOrUndo(
+      [
+        consumeToken,
+        ...keys,
+        ...nextKeys,
+        binding,
+        fingerprint,
+        owner,
+        leaseMs,
+        keepMs,
+        member,
+        deadline,
+        ...rotation,
+      ],
       [releaseToken, ...keys, owner, member],
-    )) as [string, string?];
+      ...(next
+        ? [[revokeToken, nextKeys[1], nextKeys[0], keys[2], binding, nextMember] as ScriptCall]
+        : []),
+    )) as [string, string?, ...number[]];
     switch (state) {
       case 'late':
         throw lateError();
       case 'done':
         return { state, outcome: String(detail) };
+      case 'first':
+        // A next id that exists already (never, with 128 random bits) only means no next token.
+        return detail === undefined || detail === 'collision'
+          ? { state }
+          : { state, next: issueResult(detail, issued) };
       default:
         return { state } as ConsumeResult;
     }
@@ -239,14 +269,15 @@ export class RedisTokenStore implements TokenStore {
    */
   private async runOrUndo(
     [script, ...keysAndArgs]: ScriptCall,
-    [undo, ...undoKeysAndArgs]: ScriptCall,
+    ...undos: ScriptCall[]
   ): Promise<unknown> {
     try {
       return await this.run(script, ...keysAndArgs);
     } catch (error) {
       const { cause } = error as StoreUnavailableError;
       if (cause instanceof Error && cause.message === TIMED_OUT)
-        void this.run(undo, ...undoKeysAndArgs).catch(() => undefined);
+        for (const [undo, ...undoKeysAndArgs] of undos)
+          void this.run(undo, ...undoKeysAndArgs).catch(() => undefined);
       throw error;
     }
   }
@@ -291,6 +322,14 @@ function commandTimeoutOf(redis: Redis | Cluster): number | undefined {
   return redis.isCluster
     ? (redis as Cluster).options.redisOptions?.commandTimeout
     : (redis as Redis).options.commandTimeout;
+}
+
+/** An issuance as issue-token-3.lua (and a rotation) answers it: outcome, then its three figures. */
+function issueResult(outcome: string, [retryAfterMs, remaining, resetMs]: number[]): IssueResult {
+  if (outcome === 'granted') return { granted: true, remaining, resetMs };
+  if (outcome === 'rate' || outcome === 'quota')
+    return { granted: false, refusal: outcome, retryAfterMs, remaining, resetMs };
+  throw new Error('Token id collision');
 }
 
 function lateError(): StoreUnavailableError {

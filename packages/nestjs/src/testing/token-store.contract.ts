@@ -310,6 +310,36 @@ export function tokenStoreContract(getStore: () => TokenStore): ContractCase[] {
       assert.equal(results.filter((r) => r.granted).length, 10);
     },
 
+    'rotation: a first use issues the next token in the same step; it is bound and usable':
+      async () => {
+        const ref = await issued();
+        const next = { ref: { tag: ref.tag, id: newRef().id }, ttlMs: LONG, limits: UNLIMITED };
+        const first = await consume(ref, { next });
+        assert.equal(first.state, 'first');
+        assert.ok('next' in first && first.next?.granted);
+        await expectConsume(next.ref, { state: 'unknown' }, { binding: 'other|scope' });
+        await expectConsume(next.ref, { state: 'first' }, { owner: 'owner-2' });
+        await expectConsume(newRef(), { state: 'unknown' }, { next }); // no first use: nothing issued
+      },
+
+    'rotation: under a full window the consume still happens and no next token is issued':
+      async () => {
+        const tag = newRef().tag;
+        const limits = { ...UNLIMITED, rateLimit: 1 };
+        const ref = { tag, id: newRef().id };
+        assertIncludes(
+          await store().issue({ ref, binding: 'subject|scope', ttlMs: LONG, limits }),
+          { granted: true },
+        );
+        const next = { ref: { tag, id: newRef().id }, ttlMs: LONG, limits };
+        const first = await consume(ref, { next });
+        assert.equal(first.state, 'first');
+        assert.ok('next' in first);
+        assertIncludes(first.next!, { granted: false, refusal: 'rate' });
+        await expectConsume(next.ref, { state: 'unknown' });
+        await expectConsume(ref, { state: 'in_progress' }, { owner: 'owner-2' });
+      },
+
     'keys: the first claim is first, copies see the marker as a consume would': async () => {
       const ref = newRef();
       const first = await claimKey(ref);

@@ -21,52 +21,13 @@
 ]]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local ttl = tonumber(ARGV[2])
-local limit = tonumber(ARGV[4])
-local window = tonumber(ARGV[5])
-local quota = tonumber(ARGV[6])
 local deadline = tonumber(ARGV[7])
-
 if deadline > 0 and now > deadline then
   return {'late', 0, 0, 0}
 end
 
--- Sliding window log: a grant at time g counts until g + window; a holding until its expiry.
--- Counted without writing: under maxmemory Redis refuses a script's first write only if that
--- command can grow memory, so the first write must be the SET below, never a cleanup.
-local inWindow = '(' .. (now - window)
-local unexpired = '(' .. now
-local granted = redis.call('ZCOUNT', KEYS[2], inWindow, '+inf')
-
 --- @include "lowest-score"
+--- @include "grant-token"
 
-local function resetMs()
-  local oldest = lowestScore(KEYS[2], inWindow)
-  if not oldest then
-    return 0
-  end
-  return oldest + window - now
-end
-
-if granted >= limit then
-  local reset = resetMs()
-  return {'rate', reset, 0, reset}
-end
-if redis.call('ZCOUNT', KEYS[3], unexpired, '+inf') >= quota then
-  return {'quota', lowestScore(KEYS[3], unexpired) - now, limit - granted, resetMs()}
-end
--- SET is deny-oom: at maxmemory (noeviction) the script stops here, before any change.
-if not redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl, 'NX') then
-  return {'collision', 0, 0, 0}
-end
-
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
-redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
-redis.call('ZADD', KEYS[2], now, ARGV[3])
-redis.call('PEXPIRE', KEYS[2], window)
-redis.call('ZADD', KEYS[3], now + ttl, ARGV[3])
--- The held set lives as long as its longest-lived token.
-if redis.call('PTTL', KEYS[3]) < ttl then
-  redis.call('PEXPIRE', KEYS[3], ttl)
-end
-return {'granted', 0, limit - granted - 1, resetMs()}
+return grantToken(KEYS[1], KEYS[2], KEYS[3], ARGV[1], tonumber(ARGV[2]), ARGV[3],
+  tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), now)

@@ -6,7 +6,7 @@
 
   Input:
     KEYS[1] token key         {tag}:t:<id>
-    KEYS[2] marker key        {tag}:r:<id>   written by consume-token-3.lua
+    KEYS[2] marker key        {tag}:r:<id>   written by consume-token-5.lua
     KEYS[3] held key          {tag}:h:<bucket>   zset of the caller's unused tokens (limiter)
     ARGV[1] owner             random id of the request that timed out
     ARGV[2] member            the token's member in the held set (a prefix of its id)

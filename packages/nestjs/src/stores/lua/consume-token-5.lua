@@ -10,6 +10,8 @@
                                              since epoch; for release-token-3.lua); a string
                                              once the outcome is recorded
     KEYS[3] held key          {tag}:h:<bucket>   zset of the caller's unused tokens (limiter)
+    KEYS[4] grants key        {tag}:g:<bucket>   the limiter's grants (rotation only)
+    KEYS[5] next token key    {tag}:t:<next id>  the token a rotation issues (rotation only)
     ARGV[1] binding           subject digest and scope the caller presents
     ARGV[2] fingerprint       of this request
     ARGV[3] owner             random id of this request
@@ -17,9 +19,13 @@
     ARGV[5] keep              milliseconds the marker is kept
     ARGV[6] member            the token's member in the held set (a prefix of its id)
     ARGV[7] deadline          ms since the epoch by Redis' clock (0: none); later, change nothing
+    ARGV[8] next ttl          milliseconds the next token lives; 0: no rotation
+    ARGV[9] next member       the next token's member in the limiter sets
+    ARGV[10..12]              rate limit, window (ms), max outstanding for the next token
 
   Output:
-    {'first'} | {'unknown'} | {'mismatch'} | {'in_progress'} | {'used'} | {'done', outcome}
+    {'first'} | {'first', next outcome, retryAfterMs, remaining, resetMs} (rotation: the next
+    token's issuance, as issue-token-3.lua answers it) | {'unknown'} | {'mismatch'} | {'in_progress'} | {'used'} | {'done', outcome}
     | {'late'} (past the deadline: the caller has given up and answered; nothing consumed)
 ]]
 local function nowMs()
@@ -32,6 +38,9 @@ local deadline = tonumber(ARGV[7])
 if deadline > 0 and nowMs() > deadline then
   return {'late'}
 end
+
+--- @include "lowest-score"
+--- @include "grant-token"
 
 local binding = redis.call('GET', KEYS[1])
 if binding then
@@ -47,7 +56,13 @@ if binding then
   redis.call('DEL', KEYS[1])
   -- A used token no longer counts against the caller's quota.
   redis.call('ZREM', KEYS[3], ARGV[6])
-  return {'first'}
+  local nextTtl = tonumber(ARGV[8])
+  if nextTtl == 0 then
+    return {'first'}
+  end
+  local next = grantToken(KEYS[5], KEYS[4], KEYS[3], ARGV[1], nextTtl, ARGV[9],
+    tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12]), now)
+  return {'first', next[1], next[2], next[3], next[4]}
 end
 
 --- @include "marker-answer"
