@@ -345,6 +345,8 @@ export interface operations {
             header?: {
                 /** @description A one-time token from GET /tokens?scope=orders.create. Send the same token again only to learn the outcome of a request that got no answer. */
                 "Idempotency-Token"?: string;
+                /** @description next-token: the answer of a first use carries a fresh token for the next request in Idempotency-Token-Next (counted by the limiter; left out when it refuses) */
+                Prefer?: string;
             };
             path?: never;
             cookie?: never;
@@ -364,6 +366,10 @@ export interface operations {
                     "Idempotency-Token-Consumed"?: "true";
                     /** @description true: this is the first request's stored answer, sent again to a copy; do not resend */
                     "Idempotent-Replayed"?: "true";
+                    /** @description Token rotation (asked for with Prefer: next-token): a fresh token for the same caller and scope, for the next request; replays carry the same one */
+                    "Idempotency-Token-Next"?: string;
+                    /** @description RFC 7240: the preferences of Prefer this answer honoured, e.g. next-token */
+                    "Preference-Applied"?: string;
                     [name: string]: unknown;
                 };
                 content: {

@@ -112,24 +112,35 @@ describe('the OpenAPI document', () => {
     }
   });
 
+  const ROTATION = ['Idempotency-Token-Next', 'Preference-Applied'];
+
   it.each([
     [
       '/orders',
       'post',
-      'orders.create',
-      true,
+      { token: 'required', scope: 'orders.create', replay: true, rotate: true },
       '201',
-      ['Location', 'Idempotency-Token-Consumed', 'Idempotent-Replayed'],
+      ['Location', 'Idempotency-Token-Consumed', 'Idempotent-Replayed', ...ROTATION],
     ],
-    ['/orders/{id}/cancel', 'post', null, false, '200', ['Idempotency-Token-Consumed']],
+    [
+      '/orders/{id}/cancel',
+      'post',
+      { token: 'required', scope: null, replay: false },
+      '200',
+      ['Idempotency-Token-Consumed'],
+    ],
   ])(
     'declares everything @Idempotent() does on %s, the token headers on its %s success',
-    (path, method, scope, replay, success, successHeaders) => {
+    (path, method, extension, success, successHeaders) => {
       const op = operation(path, method);
-      expect(op['x-idempotency']).toEqual({ token: 'required', scope, replay });
+      expect(op['x-idempotency']).toEqual(extension);
       expect(op.parameters).toContainEqual(
         expect.objectContaining({ name: 'Idempotency-Token', in: 'header', required: true }),
       );
+      if ('rotate' in extension)
+        expect(op.parameters).toContainEqual(
+          expect.objectContaining({ name: 'Prefer', in: 'header', required: false }),
+        );
       expect(headersOf(op, success)).toEqual(successHeaders);
       expect(codesOf(op, '400')).toEqual([
         'TOKEN_MISSING',
@@ -139,7 +150,9 @@ describe('the OpenAPI document', () => {
         'VALIDATION_FAILED',
       ]);
       // VALIDATION_FAILED is the first use's outcome: consumed, and replayed only with replay on.
-      expect(headersOf(op, '400')).toEqual(successHeaders.filter((name) => name !== 'Location'));
+      expect(headersOf(op, '400')).toEqual(
+        successHeaders.filter((name) => name !== 'Location' && !ROTATION.includes(name)),
+      );
       expect(codesOf(op, '409')).toEqual(['REQUEST_IN_PROGRESS', 'TOKEN_USED']);
       expect(headersOf(op, '409')).toEqual(['Retry-After', 'Idempotency-Token-Consumed']);
       expect(codesOf(op, '413')).toEqual(['PAYLOAD_TOO_LARGE']);
@@ -153,6 +166,43 @@ describe('the OpenAPI document', () => {
       expect(headersOf(op, '401')).toEqual(['WWW-Authenticate']);
     },
   );
+
+  it('declares the client-chosen key of POST /payments: its header, x-idempotency, every answer', () => {
+    const op = operation('/payments', 'post');
+    expect(op['x-idempotency']).toEqual({
+      token: 'none',
+      key: 'required',
+      scope: 'payments.create',
+      replay: true,
+    });
+    const names = op.parameters.map((parameter: { name: string }) => parameter.name);
+    expect(names).toContain('Idempotency-Key');
+    expect(names).not.toContain('Idempotency-Token');
+    expect(op.parameters).toContainEqual(
+      expect.objectContaining({ name: 'Idempotency-Key', in: 'header', required: true }),
+    );
+    expect(headersOf(op, '201')).toEqual([
+      'Location',
+      'Idempotent-Replayed',
+      'Idempotency-Key-Expires',
+    ]);
+    expect(codesOf(op, '400')).toEqual([
+      'IDEMPOTENCY_KEY_MISSING',
+      'IDEMPOTENCY_KEY_INVALID',
+      'MALFORMED_REQUEST',
+      'VALIDATION_FAILED',
+    ]);
+    expect(codesOf(op, '409')).toEqual(['REQUEST_IN_PROGRESS', 'TOKEN_USED']);
+    expect(headersOf(op, '409')).toEqual(['Retry-After', 'Idempotency-Key-Expires']);
+    expect(codesOf(op, '422')).toEqual(['PAYLOAD_MISMATCH']);
+    expect(codesOf(op, '429')).toEqual(['KEY_RATE_LIMITED']);
+    expect(headersOf(op, '429')).toEqual([
+      'Retry-After',
+      'RateLimit-Policy',
+      'RateLimit',
+      'Idempotency-Key-Expires',
+    ]);
+  });
 
   it.each([
     ['/tokens', 'get', ['200', '400', '401', '429', '503', 'default']],

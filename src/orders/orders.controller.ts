@@ -38,7 +38,7 @@ export class OrdersController {
     type: Order,
     headers: { Location: { description: '/orders/{id}', schema: { type: 'string' } } },
   })
-  @Idempotent({ scope: 'orders.create' })
+  @Idempotent({ scope: 'orders.create', rotate: true })
   create(
     @Body() dto: CreateOrderDto,
     @IdempotencyKey() orderId: string,

@@ -10,6 +10,11 @@ export const TOKEN_HEADER = 'idempotency-token';
 /** Answer headers the module sets. */
 export const TOKEN_CONSUMED_HEADER = 'Idempotency-Token-Consumed';
 export const REPLAYED_HEADER = 'Idempotent-Replayed';
+/** A rotation's next token, on the first answer and its replays. */
+export const NEXT_TOKEN_HEADER = 'Idempotency-Token-Next';
+/** RFC 7240: which preferences of `Prefer` the answer honoured. */
+export const PREFERENCE_APPLIED_HEADER = 'Preference-Applied';
+
 /** On every answer of a key route: seconds a key's record is kept from its first use (the IETF draft's expiry). */
 export const KEY_EXPIRES_HEADER = 'Idempotency-Key-Expires';
 

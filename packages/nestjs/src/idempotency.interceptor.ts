@@ -19,6 +19,8 @@ import { type IdempotentMetadata, idempotencyOf } from './decorators/idempotent-
 import {
   IDEMPOTENCY_SETTINGS,
   KEY_EXPIRES_HEADER,
+  NEXT_TOKEN_HEADER,
+  PREFERENCE_APPLIED_HEADER,
   TOKEN_CONSUMED_HEADER,
   TOKEN_HEADER,
   TOKEN_STORE,
@@ -57,11 +59,21 @@ import { ReplayException } from './problems/replay.exception.js';
 import { TokenCodec } from './tokens/token-codec.js';
 
 const CHECKED = Symbol('idempotency_module:checked');
+const ROTATION_HEADERS = [NEXT_TOKEN_HEADER.toLowerCase(), PREFERENCE_APPLIED_HEADER.toLowerCase()];
+
+/** Whether the request's `Prefer` (RFC 7240: comma-separated, names case-insensitive) asks for a next token. */
+function prefersNextToken(request: IdempotencyRequest): boolean {
+  const prefer = request.headers.prefer;
+  if (prefer === undefined) return false;
+  const text = Array.isArray(prefer) ? prefer.join(',') : prefer;
+  return text.split(',').some((preference) => /^\s*next-token\s*(?:[;=]|$)/i.test(preference));
+}
 
 /** A handler's settings as the interceptor uses them, worked out once per handler. */
 interface RouteSettings {
   scope?: string;
   keys: 'token' | 'client' | 'either';
+  rotate: boolean;
   /** Whether the handler takes `@IdempotencyKey()`. */
   downstreamKey: boolean;
   /** The limiter policy of the scope: tokens are consumed from its bucket, keys counted in its window. */
@@ -136,7 +148,25 @@ export class IdempotencyInterceptor implements NestInterceptor {
         this.metrics.tokenPresented(request, 'unknown');
         throw tokenIssuedToOtherKindOfCaller(caller.subject !== undefined);
       }
-      result = await this.store.consume({ ref, bucket: options.policy.bucket, ...use });
+      const next =
+        options.rotate && prefersNextToken(request) ? this.codec.createUnder(ref.tag) : undefined;
+      result = await this.store.consume({
+        ref,
+        bucket: options.policy.bucket,
+        ...use,
+        ...(next && {
+          next: {
+            ref: next.ref,
+            ttlMs: this.settings.tokenTtlSeconds * 1000,
+            limits: options.policy,
+          },
+        }),
+      });
+      if (result.state === 'first' && result.next?.granted) {
+        this.metrics.tokenIssued();
+        this.adapterHost.httpAdapter.setHeader(response, NEXT_TOKEN_HEADER, next!.token);
+        this.adapterHost.httpAdapter.setHeader(response, PREFERENCE_APPLIED_HEADER, 'next-token');
+      }
       if (result.state === 'unknown') {
         this.metrics.tokenPresented(request, 'unknown');
         throw tokenUnknown();
@@ -266,7 +296,12 @@ export class IdempotencyInterceptor implements NestInterceptor {
             scope: metadata.scope,
             keys: metadata.keys ?? 'token',
             replay: metadata.replay,
-            replayHeaders: metadata.replayHeaders ?? this.settings.replayHeaders,
+            rotate: metadata.rotate ?? false,
+            replayHeaders: [
+              ...(metadata.replayHeaders ?? this.settings.replayHeaders),
+              // A rotation's next token is part of the answer: every replay carries it.
+              ...(metadata.rotate ? ROTATION_HEADERS : []),
+            ],
             policy: this.settings.policyFor(metadata.scope),
             downstreamKey: Reflect.getMetadata(DOWNSTREAM_KEY_METADATA, handler) === true,
           }

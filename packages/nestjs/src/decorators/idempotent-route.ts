@@ -6,6 +6,7 @@ import { IDEMPOTENT_METADATA } from '../idempotency.constants.js';
 export interface IdempotentMetadata {
   scope?: string;
   keys: 'token' | 'client' | 'either';
+  rotate: boolean;
   replay: boolean;
   /** Lower case; `undefined`: the module's list. */
   replayHeaders?: string[];

@@ -50,10 +50,16 @@ export function Idempotent(
   const replayHeaders =
     options.replayHeaders && replayHeaderList(options.replayHeaders, '@Idempotent() replayHeaders');
   return applyDecorators(
-    SetMetadata(IDEMPOTENT_METADATA, { scope: options.scope, keys, replay, replayHeaders }),
+    SetMetadata(IDEMPOTENT_METADATA, {
+      scope: options.scope,
+      keys,
+      rotate: options.rotate ?? false,
+      replay,
+      replayHeaders,
+    }),
     UseInterceptors(options.interceptor ?? IdempotencyInterceptor),
     UseFilters(IdempotencyRefusalFilter),
-    ApiIdempotent(options.scope, replay, keys),
+    ApiIdempotent(options.scope, replay, keys, options.rotate ?? false),
   );
 }
 

@@ -20,6 +20,14 @@ export interface IdempotentOptions {
    */
   keys?: 'token' | 'client' | 'either';
   /**
+   * Token rotation: a first use whose request says `Prefer: next-token` gets a fresh token for
+   * the same caller and scope in `Idempotency-Token-Next` (with `Preference-Applied:
+   * next-token`), issued in the same store call as the consume and counted by the limiter;
+   * replays carry the same one. Refused by the limiter, both headers are left out. Token
+   * requests only (a client key needs no next one).
+   */
+  rotate?: boolean;
+  /**
    * Whether a copy of a finished request gets the first answer again (`true`, the default) or
    * `409 TOKEN_USED` (`false`: for answers that must not be handed out twice).
    */

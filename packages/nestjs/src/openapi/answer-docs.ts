@@ -36,6 +36,15 @@ export const ANSWER_HEADERS = {
       "Seconds a key's record is kept from its first use: within them every retry with the key gets the first answer; after them the key is new again",
     schema: { type: 'integer', minimum: 1 },
   },
+  'Idempotency-Token-Next': {
+    description:
+      'Token rotation (asked for with Prefer: next-token): a fresh token for the same caller and scope, for the next request; replays carry the same one',
+    schema: { type: 'string' },
+  },
+  'Preference-Applied': {
+    description: 'RFC 7240: the preferences of Prefer this answer honoured, e.g. next-token',
+    schema: { type: 'string' },
+  },
   'Idempotent-Replayed': {
     description:
       "true: this is the first request's stored answer, sent again to a copy; do not resend",

@@ -9,10 +9,15 @@ import { successResponses } from './success-response.js';
 type Keys = 'token' | 'client' | 'either';
 
 /** `x-idempotency`: what a generated client must send. `key` is left out on token routes (`none`). */
-function idempotencyExtension(scope: string | undefined, replay: boolean, keys: Keys) {
+function idempotencyExtension(
+  scope: string | undefined,
+  replay: boolean,
+  keys: Keys,
+  rotate: boolean,
+) {
   const token = { token: 'required', client: 'none', either: 'optional' }[keys];
   const key = { token: undefined, client: 'required', either: 'optional' }[keys];
-  return { token, ...(key && { key }), scope: scope ?? null, replay };
+  return { token, ...(key && { key }), scope: scope ?? null, replay, ...(rotate && { rotate }) };
 }
 
 /** Swagger's decorators for one idempotent operation. */
@@ -21,6 +26,7 @@ function operationDecorators(
   scope: string | undefined,
   replay: boolean,
   keys: Keys,
+  rotate: boolean,
 ): MethodDecorator[] {
   const usesToken = keys !== 'client';
   const usesKey = keys !== 'token';
@@ -33,6 +39,7 @@ function operationDecorators(
     ...(replay ? (['Idempotent-Replayed'] as const) : []),
     ...expires,
   ];
+  const rotation: HeaderName[] = rotate ? ['Idempotency-Token-Next', 'Preference-Applied'] : [];
   const used = { token: 'token', client: 'key', either: 'token or key' }[keys];
   const retry = {
     token: 'fetch a fresh token if needed and send again',
@@ -66,13 +73,24 @@ function operationDecorators(
           }),
         ]
       : []),
-    swagger.ApiExtension('x-idempotency', idempotencyExtension(scope, replay, keys)),
+    ...(rotate
+      ? [
+          swagger.ApiHeader({
+            name: 'Prefer',
+            required: false,
+            description:
+              'next-token: the answer of a first use carries a fresh token for the next request in Idempotency-Token-Next (counted by the limiter; left out when it refuses)',
+            schema: { type: 'string', example: 'next-token' },
+          }),
+        ]
+      : []),
+    swagger.ApiExtension('x-idempotency', idempotencyExtension(scope, replay, keys, rotate)),
     successResponses(
       swagger,
       replay
         ? "The handler's answer; copies of a finished request get it again with Idempotent-Replayed: true"
         : "The handler's answer; copies of a finished request get 409 TOKEN_USED",
-      outcome,
+      [...outcome, ...rotation],
     ),
     problemResponse(
       swagger,
@@ -135,9 +153,14 @@ function operationDecorators(
  * it documents exactly the handlers the interceptor covers (not `GET`, not `@SkipIdempotency()`,
  * not those with a setting of their own).
  */
-export function ApiIdempotent(scope: string | undefined, replay: boolean, keys: Keys = 'token') {
+export function ApiIdempotent(
+  scope: string | undefined,
+  replay: boolean,
+  keys: Keys = 'token',
+  rotate = false,
+) {
   return OpenApi((swagger) => {
-    const decorators = operationDecorators(swagger, scope, replay, keys);
+    const decorators = operationDecorators(swagger, scope, replay, keys, rotate);
     const decorate = (target: object, key: string | symbol, descriptor: PropertyDescriptor) => {
       for (const decorator of decorators) decorator(target, key, descriptor);
     };

@@ -53,7 +53,12 @@ export class TokenCodec {
   }
 
   create(caller: Caller): { token: string; ref: TokenRef } {
-    const ref = { tag: this.tagOf(caller), id: randomId(ID_BYTES) };
+    return this.createUnder(this.tagOf(caller));
+  }
+
+  /** A new token under `tag`: a rotation's next token shares the consumed token's tag (one slot). */
+  createUnder(tag: string): { token: string; ref: TokenRef } {
+    const ref = { tag, id: randomId(ID_BYTES) };
     return { token: `${ref.tag}.${ref.id}.${this.sign(ref)}`, ref };
   }
 
