@@ -28,7 +28,7 @@ describe('the demo page in a browser', () => {
     await server.stop();
   });
 
-  it('places exactly one order for three quick clicks, shows it, and fetches a new token for the next order', async () => {
+  it("places exactly one order for three quick clicks, shows it, and takes the next order's token from its answer", async () => {
     const page = await browser.newPage({ viewport: { width: 900, height: 900 } });
     await page.goto(service.url);
     // Locators, not waitForFunction: Playwright evals its predicate on every poll, which the
@@ -63,11 +63,18 @@ describe('the demo page in a browser', () => {
     mkdirSync(SCREENSHOTS, { recursive: true });
     await page.screenshot({ path: new URL('demo-page.png', SCREENSHOTS).pathname, fullPage: true });
 
+    // Token rotation: the first answer handed on the next order's token, so no GET /tokens.
+    const tokenFetches: string[] = [];
+    page.on('request', (request) => {
+      if (new URL(request.url()).pathname === '/tokens') tokenFetches.push(request.url());
+    });
     await page.click('#new-order');
     await token.filter({ hasNotText: firstToken! }).waitFor();
+    await expect(page.textContent('#token')).resolves.toContain('handed on by the last answer');
     await place.click();
     await page.locator('#log li').first().waitFor();
     expect(orders.count - before).toBe(2);
+    expect(tokenFetches).toEqual([]);
   }, 60_000);
 
   it("runs the client package's token layer in the page, with a base URL relative to the page", async () => {
