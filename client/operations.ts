@@ -5,7 +5,8 @@ import type { IdempotentOperations } from '@idempotency-tokens/client';
 export const idempotentOperations = {
   "POST /orders": {
     "scope": "orders.create",
-    "replay": true
+    "replay": true,
+    "rotate": true
   },
   "POST /orders/{id}/cancel": {
     "scope": null,

@@ -91,6 +91,16 @@ describe('the generated client', () => {
     expect(newCalls()).toEqual(['GET /tokens', 'POST /orders', 'POST /orders']);
   });
 
+  it("takes the next order's token from the last answer (rotation): one GET /tokens for two orders", async () => {
+    newCalls();
+    const api = client();
+    const first = await api.POST('/orders', { body: ORDER });
+    const second = await api.POST('/orders', { body: ORDER });
+    expect([first.response.status, second.response.status]).toEqual([201, 201]);
+    expect(second.data!.id).not.toBe(first.data!.id);
+    expect(newCalls()).toEqual(['GET /tokens', 'POST /orders', 'POST /orders']);
+  });
+
   it('sends a key operation with a UUID v4 it made, and the same key again after a lost answer', async () => {
     const keys: (string | null)[] = [];
     let lost = false;

@@ -8,6 +8,8 @@ export interface IdempotentOperation {
    * trip fewer).
    */
   credential?: 'token' | 'key';
+  /** Token rotation: the answer hands on the next token when asked (`Prefer: next-token`). */
+  rotate?: boolean;
   /** Whether copies of a finished request get the first answer again. */
   replay: boolean;
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { operationMatcher } from './operations.js';
 import { withIdempotency } from './token-layer.js';
 
-type Answer = { status: number; code?: string; consumed?: boolean; retryAfter?: string } | 'network error';
+type Answer = { status: number; code?: string; consumed?: boolean; retryAfter?: string; next?: string } | 'network error';
 
 /**
  * A scripted server: `GET …/tokens` hands out tok-1, tok-2, …; every other request gets the
@@ -26,6 +26,8 @@ function server(answers: Answer[]) {
     if (answer.code) headers['content-type'] = 'application/problem+json';
     if (answer.consumed) headers['idempotency-token-consumed'] = 'true';
     if (answer.retryAfter) headers['retry-after'] = answer.retryAfter;
+    if (answer.next) headers['idempotency-token-next'] = answer.next;
+    if (request.headers.get('prefer')) sent.push(`  prefer: ${request.headers.get('prefer')}`);
     return new Response(answer.code ? JSON.stringify({ code: answer.code }) : '{}', { status: answer.status, headers });
   };
   return { fetch, sent };
@@ -35,6 +37,7 @@ const operations = {
   'POST /orders': { scope: 'orders.create', replay: true },
   'POST /orders/{id}/cancel': { scope: null, replay: false },
   'POST /payments': { scope: 'payments.create', replay: true, credential: 'key' },
+  'POST /carts': { scope: 'carts', replay: true, rotate: true },
 } as const;
 const post = { method: 'POST', body: '{"n":1}' };
 
@@ -139,5 +142,23 @@ describe('withIdempotency', () => {
     const response = await withIdempotency({ operations, fetch })('http://api.test/payments', { ...post, headers: { 'idempotency-key': 'my-own-key-1' } });
     expect(response.status).toBe(400);
     expect(sent).toEqual(['POST /payments my-own-key-1 {"n":1}']);
+  });
+
+  it('asks a rotating operation for the next token and uses it for the next call, per caller', async () => {
+    const { fetch, sent } = server([{ status: 201, next: 'tok-next-a' }, { status: 201 }, { status: 201 }]);
+    const layered = withIdempotency({ operations, fetch });
+    await layered('http://api.test/carts', { ...post, headers: { authorization: 'Bearer a' } });
+    await layered('http://api.test/carts', { ...post, headers: { authorization: 'Bearer a' } });
+    await layered('http://api.test/carts', { ...post, headers: { authorization: 'Bearer b' } });
+    expect(sent).toEqual([
+      'GET /tokens?scope=carts',
+      'POST /carts tok-1 {"n":1}',
+      '  prefer: next-token',
+      'POST /carts tok-next-a {"n":1}', // handed on: no GET /tokens
+      '  prefer: next-token',
+      'GET /tokens?scope=carts', // another caller: not the first caller's token
+      'POST /carts tok-2 {"n":1}',
+      '  prefer: next-token',
+    ]);
   });
 });

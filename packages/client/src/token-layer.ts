@@ -21,6 +21,9 @@ export interface IdempotencyLayerOptions {
 }
 
 const TOKEN_HEADER = 'Idempotency-Token';
+const NEXT_TOKEN_HEADER = 'Idempotency-Token-Next';
+/** Handed-on tokens kept per caller and scope: enough for a burst of calls, bounded. */
+const MAX_SPARE_TOKENS = 10;
 const KEY_HEADER = 'Idempotency-Key';
 const CONSUMED_HEADER = 'Idempotency-Token-Consumed';
 /** Nothing ran for these: one fresh token may be fetched, if no answer consumed the token. */
@@ -41,7 +44,10 @@ const MAX_BACKOFF_FACTOR = 8;
  * - on `409 REQUEST_IN_PROGRESS` waits `Retry-After` and asks again with the same token;
  * - on `400 TOKEN_UNKNOWN` / `TOKEN_INVALID` fetches one fresh token and sends again, unless an
  *   earlier answer to this call said the token was consumed;
- * - never sends again after any other answer.
+ * - never sends again after any other answer;
+ * - on operations that rotate tokens, asks for the next one (`Prefer: next-token`) and keeps
+ *   what answers hand on (`Idempotency-Token-Next`), per caller and scope, for the next call
+ *   instead of fetching one.
  * Works with anything that calls `fetch`: openapi-fetch, ky, or `fetch` itself.
  */
 export function withIdempotency(options: IdempotencyLayerOptions): (input: Request | string | URL, init?: RequestInit) => Promise<Response> {
@@ -51,6 +57,14 @@ export function withIdempotency(options: IdempotencyLayerOptions): (input: Reque
   } = options;
   const operationOf = operationMatcher(options.operations);
   const base = baseUrl.replace(/\/+$/, '');
+  /** Tokens answers handed on, by caller (`Authorization`) and scope; newest last. */
+  const spares = new Map<string, string[]>();
+  const sparesOf = (request: Request, scope: string | null) => {
+    const owner = `${request.headers.get('authorization') ?? ''}\0${scope ?? ''}`;
+    let list = spares.get(owner);
+    if (!list) spares.set(owner, (list = []));
+    return list;
+  };
 
   /** A token, or the answer of `GET /tokens` when it gave none (401, 429, 503…), to be returned as the call's answer. */
   async function fetchToken(original: Request, scope: string | null): Promise<string | Response> {
@@ -82,8 +96,12 @@ export function withIdempotency(options: IdempotencyLayerOptions): (input: Reque
 
     const usesKey = operation.credential === 'key';
     const header = usesKey ? KEY_HEADER : TOKEN_HEADER;
+    const spare = usesKey ? [] : sparesOf(request, operation.scope);
+    if (operation.rotate && !usesKey) request.headers.append('prefer', 'next-token');
     // An empty header is none, as the server sees it too.
-    let token = request.headers.get(header) || (usesKey ? globalThis.crypto.randomUUID() : await fetchToken(request, operation.scope));
+    let token =
+      request.headers.get(header) ||
+      (usesKey ? globalThis.crypto.randomUUID() : (spare.pop() ?? (await fetchToken(request, operation.scope))));
     if (token instanceof Response) return token;
     let consumed = false;
     let freshTokenFetched = false;
@@ -109,6 +127,8 @@ export function withIdempotency(options: IdempotencyLayerOptions): (input: Reque
         token = await fetchToken(request, operation.scope);
         if (token instanceof Response) return token;
       } else {
+        const next = response?.headers.get(NEXT_TOKEN_HEADER);
+        if (next && !spare.includes(next) && spare.push(next) > MAX_SPARE_TOKENS) spare.shift();
         return response;
       }
     }
