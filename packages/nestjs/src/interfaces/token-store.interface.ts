@@ -21,6 +21,8 @@ export interface IssueLimits {
 
 export interface IssueCommand {
   ref: TokenRef;
+  /** A batch: the ids of the further tokens, under `ref.tag`; all of them are issued or none. */
+  moreIds?: string[];
   /** Subject digest and scope the token is bound to; a consume must present the same string. */
   binding: string;
   /** Lifetime of the unused token, in milliseconds. */

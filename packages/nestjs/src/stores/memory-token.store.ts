@@ -50,43 +50,59 @@ export class MemoryTokenStore implements TokenStore {
   async issue(command: IssueCommand): Promise<IssueResult> {
     const now = this.now();
     this.refuseLate(now, command.deadlineMs);
-    if (this.live(this.tokens, keyOf(command.ref))) throw new Error('Token id collision');
-    return this.grant(command, now);
+    const ids = [command.ref.id, ...(command.moreIds ?? [])];
+    if (ids.some((id) => this.live(this.tokens, keyOf({ tag: command.ref.tag, id }))))
+      throw new Error('Token id collision');
+    return this.grant(command, ids, now);
   }
 
-  /** Stores a new unused token if the caller's bucket allows it (as grant-token.lua). */
-  private grant({ ref, binding, ttlMs, limits }: IssueCommand, now: number): IssueResult {
+  /** Stores new unused tokens if the caller's bucket allows all of them (as grant-token.lua). */
+  private grant(
+    { ref, binding, ttlMs, limits }: IssueCommand,
+    ids: string[],
+    now: number,
+  ): IssueResult {
     const bucket = `${ref.tag}:${limits.bucket}`;
     const grants = this.grantsIn(bucket, now);
     const held = this.held.get(bucket) ?? new Map<string, number>();
     for (const [id, expiresAt] of held) if (expiresAt <= now) held.delete(id);
-    const resetMs = () => (grants.length === 0 ? 0 : grants[0] - now);
+    const count = ids.length;
+    const resetMs = grants.length === 0 ? 0 : grants[0] - now;
+    // Until the nth oldest grant leaves, or the nth soonest holding expires; never, past the limit.
+    const when = (times: number[], n: number, never: number) =>
+      n <= times.length && n > 0 ? times[n - 1] - now : never;
 
-    if (grants.length >= limits.rateLimit) {
+    if (grants.length + count > limits.rateLimit) {
       return {
         granted: false,
         refusal: 'rate',
-        retryAfterMs: resetMs(),
-        remaining: 0,
-        resetMs: resetMs(),
+        retryAfterMs: when(grants, grants.length + count - limits.rateLimit, limits.windowMs),
+        remaining: Math.max(0, limits.rateLimit - grants.length),
+        resetMs,
       };
     }
-    if (held.size >= limits.maxOutstanding) {
-      const soonest = Math.min(...held.values());
+    if (held.size + count > limits.maxOutstanding) {
+      const expiries = [...held.values()].sort((a, b) => a - b);
       return {
         granted: false,
         refusal: 'quota',
-        retryAfterMs: soonest - now,
+        retryAfterMs: when(expiries, held.size + count - limits.maxOutstanding, ttlMs),
         remaining: limits.rateLimit - grants.length,
-        resetMs: resetMs(),
+        resetMs,
       };
     }
-    this.tokens.set(keyOf(ref), { binding, expiresAt: now + ttlMs });
-    grants.push(now + limits.windowMs);
-    held.set(ref.id, now + ttlMs);
+    for (const id of ids) {
+      this.tokens.set(keyOf({ tag: ref.tag, id }), { binding, expiresAt: now + ttlMs });
+      grants.push(now + limits.windowMs);
+      held.set(id, now + ttlMs);
+    }
     this.grants.set(bucket, grants);
     this.held.set(bucket, held);
-    return { granted: true, remaining: limits.rateLimit - grants.length, resetMs: resetMs() };
+    return {
+      granted: true,
+      remaining: limits.rateLimit - grants.length,
+      resetMs: grants[0] - now,
+    };
   }
 
   async consume(command: ConsumeCommand): Promise<ConsumeResult> {
@@ -101,7 +117,8 @@ export class MemoryTokenStore implements TokenStore {
       this.held.get(`${ref.tag}:${bucket}`)?.delete(ref.id);
       this.startRun(key, command, now);
       if (!command.next) return { state: 'first' };
-      return { state: 'first', next: this.grant({ ...command.next, binding }, now) };
+      const next = { ...command.next, binding };
+      return { state: 'first', next: this.grant(next, [next.ref.id], now) };
     }
     return this.markerAnswer(key, binding, fingerprint, now) ?? { state: 'unknown' };
   }

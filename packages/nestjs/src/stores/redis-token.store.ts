@@ -17,22 +17,22 @@ import {
   claimKey,
   claimMessage,
   consumeToken,
-  issueToken,
+  issueTokens,
   recordOutcome,
   releaseClaim,
   releaseKey,
   releaseToken,
-  revokeToken,
+  revokeTokens,
 } from './lua/scripts.js';
 import { RedisClock } from './redis-clock.js';
 import { StoreUnavailableError } from './store-unavailable.error.js';
 
 const SCRIPTS = [
-  issueToken,
+  issueTokens,
   consumeToken,
   recordOutcome,
   releaseToken,
-  revokeToken,
+  revokeTokens,
   claimKey,
   releaseKey,
   claimMessage,
@@ -87,21 +87,34 @@ export class RedisTokenStore implements TokenStore {
     const timeoutMs = commandTimeoutOf(redis);
     if (timeoutMs) this.budgetMs = Math.max(timeoutMs / 2, timeoutMs - DEADLINE_MARGIN_MS);
     for (const { name, numberOfKeys, lua } of SCRIPTS)
-      redis.defineCommand(name, { numberOfKeys, lua });
+      redis.defineCommand(name, { numberOfKeys: numberOfKeys ?? undefined, lua });
   }
 
-  async issue({ ref, binding, ttlMs, limits, deadlineMs }: IssueCommand): Promise<IssueResult> {
+  async issue(command: IssueCommand): Promise<IssueResult> {
+    const { ref, moreIds = [], binding, ttlMs, limits, deadlineMs } = command;
     const { bucket, rateLimit, windowMs, maxOutstanding } = limits;
     const deadline = await this.redisDeadline(deadlineMs);
+    const ids = [ref.id, ...moreIds];
     const keys = [
-      this.key(ref, 't', ref.id),
       this.key(ref, 'g', bucket),
       this.key(ref, 'h', bucket),
+      ...ids.map((id) => this.key(ref, 't', id)),
     ];
-    const member = ref.id.slice(0, LIMITER_MEMBER_LENGTH);
+    const members = ids.map((id) => id.slice(0, LIMITER_MEMBER_LENGTH));
     const [outcome, retryAfterMs, remaining, resetMs] = (await this.runOrUndo(
-      [issueToken, ...keys, binding, ttlMs, member, rateLimit, windowMs, maxOutstanding, deadline],
-      [revokeToken, ...keys, binding, member],
+      [
+        issueTokens,
+        keys.length,
+        ...keys,
+        binding,
+        ttlMs,
+        rateLimit,
+        windowMs,
+        maxOutstanding,
+        deadline,
+        ...members,
+      ],
+      [revokeTokens, keys.length, ...keys, binding, ...members],
     )) as [string, number, number, number];
     if (outcome === 'late') throw lateError();
     return issueResult(outcome, [retryAfterMs, remaining, resetMs]);
@@ -145,7 +158,7 @@ export class RedisTokenStore implements TokenStore {
       ],
       [releaseToken, ...keys, owner, member],
       ...(next
-        ? [[revokeToken, nextKeys[1], nextKeys[0], keys[2], binding, nextMember] as ScriptCall]
+        ? [[revokeTokens, 3, nextKeys[0], keys[2], nextKeys[1], binding, nextMember] as ScriptCall]
         : []),
     )) as [string, string?, ...number[]];
     switch (state) {
@@ -324,7 +337,7 @@ function commandTimeoutOf(redis: Redis | Cluster): number | undefined {
     : (redis as Redis).options.commandTimeout;
 }
 
-/** An issuance as issue-token-3.lua (and a rotation) answers it: outcome, then its three figures. */
+/** An issuance as issue-tokens-n.lua (and a rotation) answers it: outcome, then its three figures. */
 function issueResult(outcome: string, [retryAfterMs, remaining, resetMs]: number[]): IssueResult {
   if (outcome === 'granted') return { granted: true, remaining, resetMs };
   if (outcome === 'rate' || outcome === 'quota')

@@ -310,6 +310,52 @@ export function tokenStoreContract(getStore: () => TokenStore): ContractCase[] {
       assert.equal(results.filter((r) => r.granted).length, 10);
     },
 
+    'batches: issues every token of a batch, each usable once': async () => {
+      const ref = newRef();
+      const moreIds = [newRef().id, newRef().id, newRef().id, newRef().id];
+      const limits = { ...UNLIMITED, rateLimit: 10 };
+      assertIncludes(
+        await store().issue({ ref, moreIds, binding: 'subject|scope', ttlMs: LONG, limits }),
+        { granted: true, remaining: 5 },
+      );
+      for (const id of [ref.id, ...moreIds])
+        await expectConsume({ tag: ref.tag, id }, { state: 'first' }, { owner: id });
+    },
+
+    'batches: all or none at the edge of the rate limit and of the quota': async () => {
+      const tag = newRef().tag;
+      const batch = (size: number, limits: Partial<IssueLimits>) => {
+        const ids = Array.from({ length: size }, () => newRef().id);
+        const ref = { tag, id: ids[0] };
+        const issue = store().issue({
+          ref,
+          moreIds: ids.slice(1),
+          binding: 'subject|scope',
+          ttlMs: LONG,
+          limits: { ...UNLIMITED, ...limits },
+        });
+        return { ids, issue };
+      };
+      await batch(3, { rateLimit: 5 }).issue;
+      const refused = batch(3, { rateLimit: 5 });
+      assertIncludes(await refused.issue, { granted: false, refusal: 'rate', remaining: 2 });
+      for (const id of refused.ids) await expectConsume({ tag, id }, { state: 'unknown' });
+      assertIncludes(await batch(2, { rateLimit: 5 }).issue, { granted: true, remaining: 0 });
+
+      const quotaTag = newRef().tag;
+      const held = (size: number) =>
+        store().issue({
+          ref: { tag: quotaTag, id: newRef().id },
+          moreIds: Array.from({ length: size - 1 }, () => newRef().id),
+          binding: 'b|',
+          ttlMs: LONG,
+          limits: { ...UNLIMITED, maxOutstanding: 4 },
+        });
+      assertIncludes(await held(3), { granted: true });
+      assertIncludes(await held(2), { granted: false, refusal: 'quota' });
+      assertIncludes(await held(1), { granted: true });
+    },
+
     'rotation: a first use issues the next token in the same step; it is bound and usable':
       async () => {
         const ref = await issued();

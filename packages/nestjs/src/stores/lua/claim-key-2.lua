@@ -7,7 +7,7 @@
     KEYS[1] marker key        {tag}:r:<id>   as a token's (consume-token-5.lua); <id> is a
                                              digest of the scope and the key, {tag} the caller's
     KEYS[2] grants key        {tag}:g:<bucket>   zset: member -> grant time (ms), shared with
-                                                 issue-token-3.lua: a first use is a grant
+                                                 issue-tokens-n.lua: a first use is a grant
     ARGV[1] binding           subject digest and scope of the caller
     ARGV[2] fingerprint       of this request
     ARGV[3] owner             random id of this request

@@ -25,7 +25,7 @@
 
   Output:
     {'first'} | {'first', next outcome, retryAfterMs, remaining, resetMs} (rotation: the next
-    token's issuance, as issue-token-3.lua answers it) | {'unknown'} | {'mismatch'} | {'in_progress'} | {'used'} | {'done', outcome}
+    token's issuance, as issue-tokens-n.lua answers it) | {'unknown'} | {'mismatch'} | {'in_progress'} | {'used'} | {'done', outcome}
     | {'late'} (past the deadline: the caller has given up and answered; nothing consumed)
 ]]
 local function nowMs()
@@ -39,7 +39,6 @@ if deadline > 0 and nowMs() > deadline then
   return {'late'}
 end
 
---- @include "lowest-score"
 --- @include "grant-token"
 
 local binding = redis.call('GET', KEYS[1])
@@ -60,7 +59,7 @@ if binding then
   if nextTtl == 0 then
     return {'first'}
   end
-  local next = grantToken(KEYS[5], KEYS[4], KEYS[3], ARGV[1], nextTtl, ARGV[9],
+  local next = grantTokens({KEYS[5]}, KEYS[4], KEYS[3], ARGV[1], nextTtl, {ARGV[9]},
     tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12]), now)
   return {'first', next[1], next[2], next[3], next[4]}
 end

@@ -2,7 +2,8 @@
 export interface LuaScript {
   /** Versioned command name, `idempotency:<name>:<sha1 prefix>`: two versions never clash on one client. */
   name: string;
-  numberOfKeys: number;
+  /** `null`: the caller passes the number of keys first (a batch's token keys). */
+  numberOfKeys: number | null;
   /** SHA1 of `lua`, as Redis' EVALSHA knows it. */
   sha1: string;
   lua: string;

@@ -1,43 +1,61 @@
--- Stores a new unused token if the caller's limiter bucket allows it: the rate and quota
--- checks and the write are one step. Sliding window log: a grant at time g counts until
--- g + window; a holding until its expiry. Counted without writing: under maxmemory Redis
--- refuses a script's first write only if that command can grow memory, so the first write
--- must be the SET, never a cleanup.
+-- Stores new unused tokens (the keys in `tokenKeys`, with their `members` in the limiter sets)
+-- if the caller's limiter bucket allows all of them: the rate and quota checks and the writes
+-- are one step, all or none. Sliding window log: a grant at time g counts until g + window; a
+-- holding until its expiry. Counted without writing: under maxmemory Redis refuses a script's
+-- first write only if that command can grow memory, so the first write must be a SET, never a
+-- cleanup.
 -- Returns {outcome, retryAfterMs, remaining, resetMs}: 'granted' | 'rate' | 'quota' |
--- 'collision' (the id exists); remaining: grants the window admits now; resetMs: until its
--- oldest grant leaves (0: none).
-local function grantToken(tokenKey, grantsKey, heldKey, binding, ttl, member, limit, window, quota, now)
+-- 'collision' (an id exists); retryAfterMs: until all of them would pass; remaining: grants
+-- the window admits now; resetMs: until its oldest grant leaves (0: none).
+local function grantTokens(tokenKeys, grantsKey, heldKey, binding, ttl, members, limit, window, quota, now)
+  local count = #tokenKeys
   local inWindow = '(' .. (now - window)
   local unexpired = '(' .. now
   local granted = redis.call('ZCOUNT', grantsKey, inWindow, '+inf')
 
+  -- The score of the nth lowest member above min (nil when there are fewer).
+  local function nthScore(key, min, n)
+    local found = redis.call('ZRANGEBYSCORE', key, min, '+inf', 'WITHSCORES', 'LIMIT', n - 1, 1)
+    return found[2] and tonumber(found[2])
+  end
+
   local function resetMs()
-    local oldest = lowestScore(grantsKey, inWindow)
+    local oldest = nthScore(grantsKey, inWindow, 1)
     if not oldest then
       return 0
     end
     return oldest + window - now
   end
 
-  if granted >= limit then
-    local reset = resetMs()
-    return {'rate', reset, 0, reset}
+  if granted + count > limit then
+    -- Room for all of them when enough of the oldest grants have left; never, beyond the limit.
+    local leaving = count > limit and nil or nthScore(grantsKey, inWindow, granted + count - limit)
+    return {'rate', leaving and (leaving + window - now) or window, math.max(0, limit - granted), resetMs()}
   end
-  if redis.call('ZCOUNT', heldKey, unexpired, '+inf') >= quota then
-    return {'quota', lowestScore(heldKey, unexpired) - now, limit - granted, resetMs()}
+  local held = redis.call('ZCOUNT', heldKey, unexpired, '+inf')
+  if held + count > quota then
+    local expiring = count > quota and nil or nthScore(heldKey, unexpired, held + count - quota)
+    return {'quota', expiring and (expiring - now) or ttl, limit - granted, resetMs()}
   end
-  if not redis.call('SET', tokenKey, binding, 'PX', ttl, 'NX') then
-    return {'collision', 0, 0, 0}
+  for i = 1, count do
+    if redis.call('EXISTS', tokenKeys[i]) == 1 then
+      return {'collision', 0, 0, 0}
+    end
+  end
+  for i = 1, count do
+    redis.call('SET', tokenKeys[i], binding, 'PX', ttl)
   end
 
   redis.call('ZREMRANGEBYSCORE', grantsKey, '-inf', now - window)
   redis.call('ZREMRANGEBYSCORE', heldKey, '-inf', now)
-  redis.call('ZADD', grantsKey, now, member)
+  for i = 1, count do
+    redis.call('ZADD', grantsKey, now, members[i])
+    redis.call('ZADD', heldKey, now + ttl, members[i])
+  end
   redis.call('PEXPIRE', grantsKey, window)
-  redis.call('ZADD', heldKey, now + ttl, member)
   -- The held set lives as long as its longest-lived token.
   if redis.call('PTTL', heldKey) < ttl then
     redis.call('PEXPIRE', heldKey, ttl)
   end
-  return {'granted', 0, limit - granted - 1, resetMs()}
+  return {'granted', 0, limit - granted - count, resetMs()}
 end
