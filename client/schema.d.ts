@@ -148,6 +148,30 @@ export interface components {
              */
             expiresIn: number;
         };
+        IssuedTokens: {
+            /**
+             * @description Each to be sent in the Idempotency-Token header of one request, once
+             * @example [
+             *       "PMBLUdYD1eoF.5CnEVMoU3kTYRI_yvqcMXQ.GANg8wG8uqcagIUFdDD-9A"
+             *     ]
+             */
+            tokens: string[];
+            /**
+             * @description The scope they were issued for, null when none
+             * @example orders.create
+             */
+            scope: string | null;
+            /**
+             * Format: date-time
+             * @description When they expire unused (ISO 8601)
+             */
+            expiresAt: string;
+            /**
+             * @description Seconds until they expire unused
+             * @example 900
+             */
+            expiresIn: number;
+        };
         CreateOrderDto: {
             /** @example book */
             item: string;
@@ -202,6 +226,8 @@ export interface operations {
     TokensController_issue: {
         parameters: {
             query?: {
+                /** @description A batch: this many tokens, all or none under the limiter (429 when fewer are allowed), in the answer's tokens list. Without it: one token, in token */
+                count?: number;
                 /** @description Lifetime in whole seconds, from 1 to the server's maximum; default: the server's default lifetime */
                 ttl?: number;
                 /** @description The scope of the handler the token is for */
@@ -213,7 +239,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description A fresh token for this caller and scope */
+            /** @description Fresh tokens for this caller and scope: one (no count), or a batch (count) */
             200: {
                 headers: {
                     "Cache-Control"?: "no-store";
@@ -224,10 +250,10 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["IssuedToken"];
+                    "application/json": components["schemas"]["IssuedToken"] | components["schemas"]["IssuedTokens"];
                 };
             };
-            /** @description A bad scope or ttl */
+            /** @description A bad scope, ttl or count */
             400: {
                 headers: {
                     [name: string]: unknown;

@@ -50,6 +50,7 @@ export class AppModule implements NestModule {
             },
             tokenTtlSeconds: app.tokenTtlSeconds,
             maxTokenTtlSeconds: app.maxTokenTtlSeconds,
+            maxBatch: app.maxBatch,
             resultTtlSeconds: app.resultTtlSeconds,
             inProgressTtlSeconds: app.inProgressTtlSeconds,
             limits: {

@@ -101,6 +101,30 @@ describe('the generated client', () => {
     expect(newCalls()).toEqual(['GET /tokens', 'POST /orders', 'POST /orders']);
   });
 
+  it('prefetches a batch of tokens (GET /tokens?count=) and spends them on the next calls', async () => {
+    const urls: string[] = [];
+    const api = createClient({
+      baseUrl: service.url,
+      headers: { Authorization: 'Bearer key-a' },
+      prefetch: 3,
+      fetch: async (request: Request) => {
+        const url = new URL(request.url);
+        urls.push(`${request.method} ${url.pathname}${url.search}`);
+        return fetch(request);
+      },
+    });
+    const placed = [];
+    for (let i = 0; i < 3; i += 1) placed.push(await api.POST('/orders', { body: ORDER }));
+    expect(placed.map(({ response }) => response.status)).toEqual([201, 201, 201]);
+    expect(new Set(placed.map(({ data }) => data!.id)).size).toBe(3);
+    expect(urls).toEqual([
+      'GET /tokens?scope=orders.create&count=3',
+      'POST /orders',
+      'POST /orders',
+      'POST /orders',
+    ]);
+  });
+
   it('sends a key operation with a UUID v4 it made, and the same key again after a lost answer', async () => {
     const keys: (string | null)[] = [];
     let lost = false;

@@ -233,9 +233,13 @@ describe('the OpenAPI document', () => {
   it('describes GET /tokens: query, 200 with its headers, 400, 401, 429 with Retry-After and RateLimit, 503; no HEAD', () => {
     const op = operation('/tokens', 'get');
     expect(op['x-idempotency']).toBeUndefined();
-    expect(op.parameters.map((p: Operation) => p.name).sort()).toEqual(['scope', 'ttl']);
+    expect(op.parameters.map((p: Operation) => p.name).sort()).toEqual(['count', 'scope', 'ttl']);
+    // The two answer shapes: one token without count, a batch with it.
     expect(op.responses['200'].content['application/json'].schema).toEqual({
-      $ref: '#/components/schemas/IssuedToken',
+      oneOf: [
+        { $ref: '#/components/schemas/IssuedToken' },
+        { $ref: '#/components/schemas/IssuedTokens' },
+      ],
     });
     expect(headersOf(op, '200')).toEqual(['Cache-Control', 'RateLimit-Policy', 'RateLimit']);
     expect(codesOf(op, '400')).toEqual(['VALIDATION_FAILED']);
@@ -347,7 +351,7 @@ export const createdBody: Exact<api.OrdersControllerCreateResponse, api.Order> =
 export const cancelledStatus: Exact<keyof api.OrdersControllerCancelResponses, 200> = true;
 export const cancelledBody: Exact<api.OrdersControllerCancelResponse, api.Order> = true;
 export const issuedStatus: Exact<keyof api.TokensControllerIssueResponses, 200> = true;
-export const issuedBody: Exact<api.TokensControllerIssueResponse, api.IssuedToken> = true;
+export const issuedBody: Exact<api.TokensControllerIssueResponse, api.IssuedToken | api.IssuedTokens> = true;
 `,
     });
   });

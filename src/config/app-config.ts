@@ -12,6 +12,7 @@ export interface AppConfig {
   tokenSecretGenerated: boolean;
   tokenTtlSeconds: number;
   maxTokenTtlSeconds: number;
+  maxBatch: number;
   tokenRateLimit: number;
   tokenRateWindowSeconds: number;
   tokenMaxOutstanding: number;
@@ -55,6 +56,8 @@ const optionalText = z
 const A_YEAR_SECONDS = 31_536_000;
 const A_DAY_SECONDS = 86_400;
 const MAX_LIMIT = 1_000_000_000;
+/** Tokens in one `GET /tokens?count=`: a batch is one script; a thousand keys keep it short. */
+const MAX_BATCH = 1_000;
 
 const wholeNumber = (fallback: number, min: 0 | 1, max: number, what = String(max)) =>
   optionalText
@@ -95,6 +98,7 @@ const schema = z
     ),
     TOKEN_TTL_SECONDS: positiveWhole(900, A_YEAR_SECONDS, '31536000 (a year)'),
     TOKEN_MAX_TTL_SECONDS: positiveWhole(86_400, A_YEAR_SECONDS, '31536000 (a year)'),
+    TOKEN_MAX_BATCH: positiveWhole(20, MAX_BATCH, String(MAX_BATCH)),
     TOKEN_RATE_LIMIT: positiveWhole(60, MAX_LIMIT, '1000000000'),
     TOKEN_RATE_WINDOW_SECONDS: positiveWhole(60, A_DAY_SECONDS, '86400 (a day)'),
     TOKEN_MAX_OUTSTANDING: positiveWhole(100, MAX_LIMIT, '1000000000'),
@@ -187,6 +191,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     tokenSecretGenerated: e.TOKEN_SECRET === undefined,
     tokenTtlSeconds: e.TOKEN_TTL_SECONDS,
     maxTokenTtlSeconds: e.TOKEN_MAX_TTL_SECONDS,
+    maxBatch: e.TOKEN_MAX_BATCH,
     tokenRateLimit: e.TOKEN_RATE_LIMIT,
     tokenRateWindowSeconds: e.TOKEN_RATE_WINDOW_SECONDS,
     tokenMaxOutstanding: e.TOKEN_MAX_OUTSTANDING,

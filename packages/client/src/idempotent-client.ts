@@ -10,7 +10,7 @@ export interface IdempotentClientOptions extends Omit<ClientOptions, 'fetch'>, I
  */
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- openapi-fetch's own constraint on `paths`
 export function createIdempotentClient<Paths extends {}>(options: IdempotentClientOptions): Client<Paths> {
-  const { operations, fetch, maxInProgressRetries, maxLostAnswerRetries, retryDelayMs, timeoutMs, ...clientOptions } = options;
-  const layered = withIdempotency({ operations, baseUrl: options.baseUrl, fetch, maxInProgressRetries, maxLostAnswerRetries, retryDelayMs, timeoutMs });
+  const { operations, fetch, maxInProgressRetries, maxLostAnswerRetries, retryDelayMs, timeoutMs, prefetch, ...clientOptions } = options;
+  const layered = withIdempotency({ operations, baseUrl: options.baseUrl, fetch, maxInProgressRetries, maxLostAnswerRetries, retryDelayMs, timeoutMs, prefetch });
   return createClient<Paths>({ ...clientOptions, fetch: (request: Request) => layered(request) });
 }

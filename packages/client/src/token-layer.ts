@@ -18,6 +18,12 @@ export interface IdempotencyLayerOptions {
   retryDelayMs?: number;
   /** An attempt with no answer after this long counts as lost. Default 30 000. */
   timeoutMs?: number;
+  /**
+   * Tokens to fetch at once (`GET /tokens?count=`, all or none under the server's limiter);
+   * the ones not used now are kept, per caller and scope, for the next calls: an offline-first
+   * form holds a few before it needs them. At most the server's `TOKEN_MAX_BATCH`. Default 1.
+   */
+  prefetch?: number;
 }
 
 const TOKEN_HEADER = 'Idempotency-Token';
@@ -53,7 +59,7 @@ const MAX_BACKOFF_FACTOR = 8;
 export function withIdempotency(options: IdempotencyLayerOptions): (input: Request | string | URL, init?: RequestInit) => Promise<Response> {
   const {
     baseUrl = '', fetch: send = (request) => globalThis.fetch(request), maxInProgressRetries = 30,
-    maxLostAnswerRetries = 3, retryDelayMs = 500, timeoutMs = 30_000,
+    maxLostAnswerRetries = 3, retryDelayMs = 500, timeoutMs = 30_000, prefetch = 1,
   } = options;
   const operationOf = operationMatcher(options.operations);
   const base = baseUrl.replace(/\/+$/, '');
@@ -66,14 +72,21 @@ export function withIdempotency(options: IdempotencyLayerOptions): (input: Reque
     return list;
   };
 
-  /** A token, or the answer of `GET /tokens` when it gave none (401, 429, 503…), to be returned as the call's answer. */
-  async function fetchToken(original: Request, scope: string | null): Promise<string | Response> {
+  /**
+   * A token, or the answer of `GET /tokens` when it gave none (401, 429, 503…), to be returned
+   * as the call's answer. With `prefetch`, a batch: the rest joins `spare`.
+   */
+  async function fetchToken(original: Request, scope: string | null, spare: string[]): Promise<string | Response> {
     const url = new URL(`${base}/tokens`, original.url);
     if (scope) url.searchParams.set('scope', scope);
+    if (prefetch > 1) url.searchParams.set('count', String(prefetch));
     const authorization = original.headers.get('authorization');
     const response = await send(new Request(url, { headers: authorization ? { authorization } : {}, credentials: original.credentials, signal: original.signal }));
     if (!response.ok) return response;
-    return ((await response.json()) as { token: string }).token;
+    const body = (await response.json()) as { token: string } | { tokens: string[] };
+    if ('token' in body) return body.token;
+    spare.unshift(...body.tokens.slice(1));
+    return body.tokens[0];
   }
 
   /** One attempt: a fresh copy of the request (a body can be read once), aborted after `timeoutMs`. */
@@ -101,7 +114,7 @@ export function withIdempotency(options: IdempotencyLayerOptions): (input: Reque
     // An empty header is none, as the server sees it too.
     let token =
       request.headers.get(header) ||
-      (usesKey ? globalThis.crypto.randomUUID() : (spare.pop() ?? (await fetchToken(request, operation.scope))));
+      (usesKey ? globalThis.crypto.randomUUID() : (spare.pop() ?? (await fetchToken(request, operation.scope, spare))));
     if (token instanceof Response) return token;
     let consumed = false;
     let freshTokenFetched = false;
@@ -124,7 +137,7 @@ export function withIdempotency(options: IdempotencyLayerOptions): (input: Reque
         await sleep(retryAfterMs(response) ?? 1000, request.signal);
       } else if (!usesKey && code !== undefined && FRESH_TOKEN_CODES.has(code) && !freshTokenFetched && !consumed) {
         freshTokenFetched = true;
-        token = await fetchToken(request, operation.scope);
+        token = await fetchToken(request, operation.scope, spare);
         if (token instanceof Response) return token;
       } else {
         const next = response?.headers.get(NEXT_TOKEN_HEADER);

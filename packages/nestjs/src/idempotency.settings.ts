@@ -11,6 +11,7 @@ export interface IdempotencySettings {
   keyPrefix: string;
   tokenTtlSeconds: number;
   maxTokenTtlSeconds: number;
+  maxBatch: number;
   resultTtlSeconds: number;
   inProgressTtlSeconds: number;
   maxStoredResponseBytes: number;
@@ -27,6 +28,7 @@ const DEFAULTS = {
   keyPrefix: 'idem:',
   tokenTtlSeconds: 900,
   maxTokenTtlSeconds: 86_400,
+  maxBatch: 20,
   resultTtlSeconds: 86_400,
   inProgressTtlSeconds: 60,
   maxStoredResponseBytes: 65_536,
@@ -51,6 +53,7 @@ export function resolveSettings(options: IdempotencyModuleOptions): IdempotencyS
   for (const name of [
     'tokenTtlSeconds',
     'maxTokenTtlSeconds',
+    'maxBatch',
     'resultTtlSeconds',
     'inProgressTtlSeconds',
     'maxStoredResponseBytes',

@@ -76,5 +76,5 @@ export {
 export { RedisEvictionCheck, type EvictionCheckOptions } from './stores/redis-eviction-check.js';
 export { RedisTokenStore, type RedisTokenStoreOptions } from './stores/redis-token.store.js';
 export { StoreUnavailableError } from './stores/store-unavailable.error.js';
-export { IssuedToken } from './tokens/issued-token.js';
+export { IssuedToken, IssuedTokens } from './tokens/issued-token.js';
 export { TokensService, type Issuance } from './tokens/tokens.service.js';

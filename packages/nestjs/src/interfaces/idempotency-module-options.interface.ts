@@ -33,6 +33,8 @@ export interface IdempotencyModuleOptions {
   tokenTtlSeconds?: number;
   /** Longest lifetime `GET /tokens?ttl=` may ask for, in seconds. Default 86400. */
   maxTokenTtlSeconds?: number;
+  /** Most tokens one `GET /tokens?count=` may ask for (all or none under the limiter). Default 20. */
+  maxBatch?: number;
   /** How long the first request's outcome is kept for copies, in seconds. Default 86400. */
   resultTtlSeconds?: number;
   /** How long a first request that never finishes counts as in progress, in seconds. Default 60. */

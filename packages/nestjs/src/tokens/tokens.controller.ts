@@ -10,7 +10,7 @@ import { parseIssueQuery } from './issue-token.query.js';
 import { OpenApi } from '../openapi/openapi-decorator.js';
 import { ANSWER_HEADERS } from '../openapi/answer-docs.js';
 import { ApiProblemResponse } from '../openapi/problem-response.decorator.js';
-import { IssuedToken } from './issued-token.js';
+import { IssuedToken, IssuedTokens } from './issued-token.js';
 import { TokensService } from './tokens.service.js';
 
 const RATE_LIMIT_HEADERS = ['RateLimit-Policy', 'RateLimit'] as const;
@@ -60,10 +60,22 @@ export class TokensController {
       schema: { type: 'integer', minimum: 1 },
     }),
   )
-  @OpenApi(({ ApiOkResponse }) =>
+  @OpenApi(({ ApiQuery }) =>
+    ApiQuery({
+      name: 'count',
+      required: false,
+      description:
+        "A batch: this many tokens, all or none under the limiter (429 when fewer are allowed), in the answer's tokens list. Without it: one token, in token",
+      schema: { type: 'integer', minimum: 1 },
+    }),
+  )
+  @OpenApi(({ ApiExtraModels }) => ApiExtraModels(IssuedToken, IssuedTokens))
+  @OpenApi(({ ApiOkResponse, getSchemaPath }) =>
     ApiOkResponse({
-      type: IssuedToken,
-      description: 'A fresh token for this caller and scope',
+      description: 'Fresh tokens for this caller and scope: one (no count), or a batch (count)',
+      schema: {
+        oneOf: [{ $ref: getSchemaPath(IssuedToken) }, { $ref: getSchemaPath(IssuedTokens) }],
+      },
       headers: {
         'Cache-Control': { schema: { type: 'string', enum: ['no-store'] } },
         'RateLimit-Policy': ANSWER_HEADERS['RateLimit-Policy'],
@@ -71,7 +83,7 @@ export class TokensController {
       },
     }),
   )
-  @ApiProblemResponse(400, 'A bad scope or ttl', ['VALIDATION_FAILED'])
+  @ApiProblemResponse(400, 'A bad scope, ttl or count', ['VALIDATION_FAILED'])
   @ApiProblemResponse(
     429,
     'The limiter refused: wait Retry-After seconds',
@@ -84,15 +96,22 @@ export class TokensController {
     @Query() query: Record<string, unknown>,
     @Req() request: IdempotencyRequest,
     @Res({ passthrough: true }) response: object,
-  ): Promise<IssuedToken> {
-    const { scope, ttlSeconds } = parseIssueQuery(query, this.settings.maxTokenTtlSeconds);
-    const { issued, headers } = await this.tokens.issue(
+  ): Promise<IssuedToken | IssuedTokens> {
+    const { scope, ttlSeconds, count } = parseIssueQuery(
+      query,
+      this.settings.maxTokenTtlSeconds,
+      this.settings.maxBatch,
+    );
+    const { issued, tokens, headers } = await this.tokens.issue(
       callerOf(request, this.settings.resolveSubject),
       scope,
       ttlSeconds,
+      count,
     );
     for (const [name, value] of Object.entries(headers))
       this.adapterHost.httpAdapter.setHeader(response, name, value);
-    return issued;
+    if (count === undefined) return issued;
+    const { scope: issuedScope, expiresAt, expiresIn } = issued;
+    return { tokens, scope: issuedScope, expiresAt, expiresIn };
   }
 }

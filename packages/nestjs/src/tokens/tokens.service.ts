@@ -9,9 +9,11 @@ import { tokenQuotaExceeded, tokenRateLimited } from '../problems/idempotency.pr
 import type { IssuedToken } from './issued-token.js';
 import { TokenCodec } from './token-codec.js';
 
-/** A granted token and the RateLimit headers its answer carries. */
+/** Granted tokens (one, or a batch) and the RateLimit headers their answer carries. */
 export interface Issuance {
   issued: IssuedToken;
+  /** All the tokens granted, `issued.token` first: more than one for a batch. */
+  tokens: string[];
   headers: Record<string, string>;
 }
 
@@ -26,18 +28,22 @@ export class TokensService {
   ) {}
 
   /**
-   * `scope` and `ttlSeconds` must already be valid (see `parseIssueQuery`).
+   * `scope`, `ttlSeconds` and `count` must already be valid (see `parseIssueQuery`); a batch
+   * (`count` > 1) is issued all or none, in one store call.
    * @throws ProblemException 429 `TOKEN_RATE_LIMITED` / `TOKEN_QUOTA_EXCEEDED`, with the same headers.
    */
   async issue(
     caller: Caller,
     scope: string | undefined,
     ttlSeconds = this.settings.tokenTtlSeconds,
+    count = 1,
   ): Promise<Issuance> {
     const { token, ref } = this.codec.create(caller);
+    const more = Array.from({ length: count - 1 }, () => this.codec.createUnder(ref.tag));
     const policy = this.settings.policyFor(scope);
     const result = await this.store.issue({
       ref,
+      ...(more.length > 0 && { moreIds: more.map((next) => next.ref.id) }),
       binding: this.codec.bindingOf(caller, scope),
       ttlMs: ttlSeconds * 1000,
       limits: policy,
@@ -49,13 +55,13 @@ export class TokensService {
       this.metrics.issueRefused(problem.problem.code);
       throw problem;
     }
-    this.metrics.tokenIssued();
+    for (let i = 0; i < count; i += 1) this.metrics.tokenIssued();
     const issued = {
       token,
       scope: scope ?? null,
       expiresAt: new Date(Date.now() + ttlSeconds * 1000).toISOString(),
       expiresIn: ttlSeconds,
     };
-    return { issued, headers };
+    return { issued, tokens: [token, ...more.map((next) => next.token)], headers };
   }
 }
