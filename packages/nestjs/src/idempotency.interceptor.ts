@@ -29,7 +29,9 @@ import { IdempotencyMetrics } from './idempotency.metrics.js';
 import type { IdempotencySettings } from './idempotency.settings.js';
 import type { Caller, IdempotencyRequest } from './interfaces/caller.interface.js';
 import type {
+  ConsumeCommand,
   ConsumeResult,
+  KeyClaimCommand,
   KeyClaimResult,
   TokenRef,
   TokenStore,
@@ -55,19 +57,18 @@ import {
   tokenUnknown,
   tokenUsed,
 } from './problems/idempotency.problems.js';
+import { preferencesOf } from './prefer-header.js';
 import { ReplayException } from './problems/replay.exception.js';
 import { TokenCodec } from './tokens/token-codec.js';
 
 const CHECKED = Symbol('idempotency_module:checked');
-const ROTATION_HEADERS = [NEXT_TOKEN_HEADER.toLowerCase(), PREFERENCE_APPLIED_HEADER.toLowerCase()];
-
-/** Whether the request's `Prefer` (RFC 7240: comma-separated, names case-insensitive) asks for a next token. */
-function prefersNextToken(request: IdempotencyRequest): boolean {
-  const prefer = request.headers.prefer;
-  if (prefer === undefined) return false;
-  const text = Array.isArray(prefer) ? prefer.join(',') : prefer;
-  return text.split(',').some((preference) => /^\s*next-token\s*(?:[;=]|$)/i.test(preference));
+/** Adds a preference to a replayed answer's `Preference-Applied` (a rotation's `next-token` may be there). */
+function withPreferenceApplied(headers: Record<string, string>, preference: string): void {
+  const name = PREFERENCE_APPLIED_HEADER.toLowerCase();
+  headers[name] = headers[name] ? `${headers[name]}, ${preference}` : preference;
 }
+
+const ROTATION_HEADERS = [NEXT_TOKEN_HEADER.toLowerCase(), PREFERENCE_APPLIED_HEADER.toLowerCase()];
 
 /** A handler's settings as the interceptor uses them, worked out once per handler. */
 interface RouteSettings {
@@ -140,17 +141,17 @@ export class IdempotencyInterceptor implements NestInterceptor {
       leaseMs: this.settings.inProgressTtlSeconds * 1000,
       keepMs: this.settings.resultTtlSeconds * 1000,
     };
-    let ref: TokenRef;
-    let result: ConsumeResult | KeyClaimResult;
+    let command: ConsumeCommand | KeyClaimCommand;
+    let next: { token: string; ref: TokenRef } | undefined;
     if (key === undefined) {
-      ref = this.verifiedToken(request);
+      const ref = this.verifiedToken(request);
       if (!this.codec.sameKindOfCaller(ref, caller)) {
         this.metrics.tokenPresented(request, 'unknown');
         throw tokenIssuedToOtherKindOfCaller(caller.subject !== undefined);
       }
-      const next =
-        options.rotate && prefersNextToken(request) ? this.codec.createUnder(ref.tag) : undefined;
-      result = await this.store.consume({
+      if (options.rotate && preferencesOf(request).nextToken)
+        next = this.codec.createUnder(ref.tag);
+      command = {
         ref,
         bucket: options.policy.bucket,
         ...use,
@@ -161,8 +162,30 @@ export class IdempotencyInterceptor implements NestInterceptor {
             limits: options.policy,
           },
         }),
-      });
-      if (result.state === 'first' && result.next?.granted) {
+      };
+    } else {
+      const ref = this.codec.keyRefOf(caller, options.scope, key);
+      command = { ref, limits: options.policy, ...use };
+    }
+    const ref = command.ref;
+    let result = await this.claim(command);
+    // A copy of a request in progress that says Prefer: wait=N waits up to N s for its answer.
+    const waited = result.state === 'in_progress' ? preferencesOf(request).waitSeconds : 0;
+    if (waited > 0 && this.store.waitForOutcome) {
+      await this.store.waitForOutcome(ref, waited * 1000);
+      result = await this.claim(command);
+      if (result.state !== 'in_progress')
+        this.adapterHost.httpAdapter.setHeader(
+          response,
+          PREFERENCE_APPLIED_HEADER,
+          `wait=${waited}`,
+        );
+    }
+    if (key === undefined) {
+      if (
+        result.state === 'first' &&
+        (result as ConsumeResult & { state: 'first' }).next?.granted
+      ) {
         this.metrics.tokenIssued();
         this.adapterHost.httpAdapter.setHeader(response, NEXT_TOKEN_HEADER, next!.token);
         this.adapterHost.httpAdapter.setHeader(response, PREFERENCE_APPLIED_HEADER, 'next-token');
@@ -172,14 +195,10 @@ export class IdempotencyInterceptor implements NestInterceptor {
         throw tokenUnknown();
       }
       this.adapterHost.httpAdapter.setHeader(response, TOKEN_CONSUMED_HEADER, 'true');
-    } else {
-      ref = this.codec.keyRefOf(caller, options.scope, key);
-      result = await this.store.claimKey({ ref, limits: options.policy, ...use });
-      if (result.state === 'rate') {
-        const headers = rateLimitHeaders(options.policy, { remaining: 0, ...result });
-        this.metrics.issueRefused('KEY_RATE_LIMITED');
-        throw keyRateLimited(retryAfterSeconds(result.retryAfterMs), headers);
-      }
+    } else if (result.state === 'rate') {
+      const headers = rateLimitHeaders(options.policy, { remaining: 0, ...result });
+      this.metrics.issueRefused('KEY_RATE_LIMITED');
+      throw keyRateLimited(retryAfterSeconds(result.retryAfterMs), headers);
     }
 
     const credential = key === undefined ? 'token' : 'key';
@@ -208,6 +227,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
         const stored = decodeOutcome(result.outcome);
         if (options.replay && stored.body !== undefined) {
           this.metrics.tokenPresented(request, 'replay');
+          if (waited > 0) withPreferenceApplied(stored.headers, `wait=${waited}`);
           throw new ReplayException(stored);
         }
         this.metrics.tokenPresented(request, 'used');
@@ -250,6 +270,13 @@ export class IdempotencyInterceptor implements NestInterceptor {
       throw idempotencyKeyInvalid(parsed?.invalid ?? 'The Idempotency-Key header was sent twice.');
     }
     return parsed.key;
+  }
+
+  /** One store call for either way in: a token's consume or a key's claim. */
+  private claim(
+    command: ConsumeCommand | KeyClaimCommand,
+  ): Promise<ConsumeResult | KeyClaimResult> {
+    return 'bucket' in command ? this.store.consume(command) : this.store.claimKey(command);
   }
 
   private verifiedToken(request: IdempotencyRequest): TokenRef {

@@ -135,6 +135,7 @@ export class IdempotencyModule
     private readonly discovery: DiscoveryService,
     private readonly scanner: MetadataScanner,
     @Inject(OWNED_REDIS_CLIENT) private readonly ownedRedis: RedisClient | undefined,
+    @Inject(TOKEN_STORE) private readonly store: TokenStore,
   ) {
     super();
   }
@@ -147,7 +148,9 @@ export class IdempotencyModule
     }
   }
 
+  /** The store's own connections first (a subscriber for waiting copies), then the client. */
   async onApplicationShutdown(): Promise<void> {
+    await this.store.close?.();
     if (this.ownedRedis) await closeRedisClient(this.ownedRedis);
   }
 }

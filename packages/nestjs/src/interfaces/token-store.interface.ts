@@ -213,4 +213,12 @@ export interface TokenStore {
   release(ref: TokenRef, owner: string): Promise<boolean>;
   /** Resolves when the store answers; for health checks. */
   ping(): Promise<void>;
+  /**
+   * Optional (`Prefer: wait`): resolves when the outcome of the request in progress at `ref` is
+   * recorded (or its marker is gone), or after `timeoutMs`, without holding a connection or
+   * polling per waiter. A store without it ignores the preference.
+   */
+  waitForOutcome?(ref: TokenRef, timeoutMs: number): Promise<void>;
+  /** Optional: lets go of what the store opened itself (a subscriber connection); at shutdown. */
+  close?(): Promise<void>;
 }

@@ -48,4 +48,13 @@ export class InstrumentedTokenStore implements TokenStore {
   ping(): Promise<void> {
     return this.metrics.timeStore('ping', () => this.store.ping());
   }
+
+  /** Not timed: its duration is the first request's, not the store's. */
+  get waitForOutcome(): TokenStore['waitForOutcome'] {
+    return this.store.waitForOutcome?.bind(this.store);
+  }
+
+  async close(): Promise<void> {
+    await this.store.close?.();
+  }
 }

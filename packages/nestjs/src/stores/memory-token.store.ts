@@ -10,6 +10,7 @@ import type {
   TokenRef,
   TokenStore,
 } from '../interfaces/token-store.interface.js';
+import { OutcomeWaiters } from '../outcomes/outcome-waiters.js';
 import { StoreUnavailableError } from './store-unavailable.error.js';
 
 interface Expiring {
@@ -41,6 +42,8 @@ export class MemoryTokenStore implements TokenStore {
   private readonly grants = new Map<string, number[]>();
   /** Per limiter bucket: unused token id -> expiry. */
   private readonly held = new Map<string, Map<string, number>>();
+  /** Copies waiting for an outcome (`Prefer: wait`). */
+  private readonly waiters = new OutcomeWaiters();
 
   constructor(private readonly now: () => number = Date.now) {
     // unref: the sweep must never keep a process alive.
@@ -186,10 +189,22 @@ export class MemoryTokenStore implements TokenStore {
     marker.outcome = outcome;
     marker.owner = marker.leaseEndsAt = undefined;
     marker.expiresAt = this.now() + keepMs;
+    this.waiters.announce(keyOf(ref));
     return true;
   }
 
   async ping(): Promise<void> {}
+
+  async waitForOutcome(ref: TokenRef, timeoutMs: number): Promise<void> {
+    const key = keyOf(ref);
+    const marker = this.live(this.markers, key);
+    if (!marker || marker.outcome !== undefined) return;
+    await this.waiters.wait(key, timeoutMs);
+  }
+
+  async close(): Promise<void> {
+    this.waiters.releaseAll();
+  }
 
   /** A first request's marker: in progress for `leaseMs`, owned by `owner`, kept `keepMs`. */
   private startRun(

@@ -23,8 +23,11 @@ import {
   releaseKey,
   releaseToken,
   revokeTokens,
+  watchMarker,
 } from './lua/scripts.js';
 import { RedisClock } from './redis-clock.js';
+import { OutcomeWaiters } from '../outcomes/outcome-waiters.js';
+import { MAX_WAIT_SECONDS } from '../prefer-header.js';
 import { StoreUnavailableError } from './store-unavailable.error.js';
 
 const SCRIPTS = [
@@ -37,6 +40,7 @@ const SCRIPTS = [
   releaseKey,
   claimMessage,
   releaseClaim,
+  watchMarker,
 ];
 
 /** What `defineCommand` adds to a client, looked up by name rather than declared on every consumer's `Redis` type. */
@@ -51,6 +55,9 @@ const TIMED_OUT = 'Command timed out';
  * among the few hundred members one caller has, and save 28 bytes of Redis memory per token.
  */
 const LIMITER_MEMBER_LENGTH = 8;
+
+/** How often a Cluster's waiting copies look at their marker (one poll per marker, not per copy). */
+const POLL_MS = 100;
 
 /**
  * How much sooner than the client's `commandTimeout` a script must have started, by Redis'
@@ -77,12 +84,19 @@ export class RedisTokenStore implements TokenStore {
   private readonly budgetMs?: number;
   /** Whether this turn's writes are being held (see {@link holdWrites}). */
   private holding = false;
+  /** Where recorded outcomes that copies wait for are announced; none on a Cluster. */
+  private readonly channel: string;
+  private readonly waiters = new OutcomeWaiters();
+  private subscriber?: Promise<Redis>;
+  /** A Cluster's polls for outcomes, one per marker. */
+  private readonly polls = new Map<string, Promise<void>>();
 
   constructor(
     private readonly redis: Redis | Cluster,
     options: RedisTokenStoreOptions = {},
   ) {
     this.prefix = options.keyPrefix ?? 'idem:';
+    this.channel = redis.isCluster ? '' : `${this.prefix}outcomes`;
     this.clock = new RedisClock(redis);
     const timeoutMs = commandTimeoutOf(redis);
     if (timeoutMs) this.budgetMs = Math.max(timeoutMs / 2, timeoutMs - DEADLINE_MARGIN_MS);
@@ -239,13 +253,74 @@ export class RedisTokenStore implements TokenStore {
     outcome: string,
     keepMs: number,
   ): Promise<boolean> {
-    return (
-      (await this.run(recordOutcome, this.key(ref, 'r', ref.id), owner, outcome, keepMs)) === 1
-    );
+    const marker = this.key(ref, 'r', ref.id);
+    return (await this.run(recordOutcome, marker, owner, outcome, keepMs, this.channel)) === 1;
   }
 
   async ping(): Promise<void> {
     await this.call(() => this.redis.ping());
+  }
+
+  /**
+   * Standalone: one subscriber connection for all waiters of this store; the marker is flagged
+   * (watch-marker-1.lua) so that record-outcome-1.lua announces its outcome, and nothing is
+   * published for a first use nobody waits for. Cluster (no pub/sub across its slots): one
+   * poll per marker, shared by its waiters, every {@link POLL_MS}.
+   */
+  async waitForOutcome(ref: TokenRef, timeoutMs: number): Promise<void> {
+    const marker = this.key(ref, 'r', ref.id);
+    if (this.redis.isCluster) return this.pollForOutcome(marker, timeoutMs);
+    const announced = this.waiters.wait(marker, timeoutMs);
+    try {
+      await this.subscribed();
+      if ((await this.run(watchMarker, marker)) === 0) this.waiters.announce(marker);
+    } catch {
+      return this.pollForOutcome(marker, timeoutMs); // no subscriber now: look, as on a Cluster
+    }
+    return announced;
+  }
+
+  async close(): Promise<void> {
+    this.waiters.releaseAll();
+    const subscriber = await this.subscriber?.catch(() => undefined);
+    this.subscriber = undefined;
+    await subscriber?.quit().catch(() => subscriber.disconnect());
+  }
+
+  /** The subscriber connection, subscribed to the outcome channel: made on the first wait. */
+  private subscribed(): Promise<Redis> {
+    this.subscriber ??= (async () => {
+      // Its own connection (a subscribed one can do nothing else); it queues the SUBSCRIBE
+      // while it connects, and resubscribes by itself after a reconnect.
+      const subscriber = (this.redis as Redis).duplicate({ enableOfflineQueue: true });
+      subscriber.on('error', () => undefined); // the waits time out; requests report the outage
+      subscriber.on('message', (_channel: string, marker: string) => this.waiters.announce(marker));
+      await subscriber.subscribe(this.channel);
+      return subscriber;
+    })().catch((error: unknown) => {
+      this.subscriber = undefined;
+      throw error;
+    });
+    return this.subscriber;
+  }
+
+  /** Resolves when the marker is no longer in progress, or after `timeoutMs`; one poll per marker. */
+  private pollForOutcome(marker: string, timeoutMs: number): Promise<void> {
+    let poll = this.polls.get(marker);
+    if (!poll) {
+      poll = this.pollUntilRecorded(marker).finally(() => this.polls.delete(marker));
+      this.polls.set(marker, poll);
+    }
+    return Promise.race([poll, new Promise<void>((resolve) => setTimeout(resolve, timeoutMs))]);
+  }
+
+  private async pollUntilRecorded(marker: string): Promise<void> {
+    const until = Date.now() + MAX_WAIT_SECONDS * 1000;
+    while (Date.now() < until) {
+      const type = await this.call(() => this.redis.type(marker)).catch(() => 'hash');
+      if (type !== 'hash') return;
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    }
   }
 
   /**
