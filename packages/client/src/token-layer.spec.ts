@@ -100,7 +100,8 @@ describe('withIdempotency', () => {
     const { fetch, sent } = server([{ status: 409, code: 'REQUEST_IN_PROGRESS', consumed: true, retryAfter: '0' }, { status: 201 }]);
     const response = await withIdempotency({ operations, fetch })('http://api.test/orders', post);
     expect(response.status).toBe(201);
-    expect(sent).toEqual(['GET /tokens?scope=orders.create', 'POST /orders tok-1 {"n":1}', 'POST /orders tok-1 {"n":1}']);
+    // The retry asks the server to hold it until the first answer is there.
+    expect(sent).toEqual(['GET /tokens?scope=orders.create', 'POST /orders tok-1 {"n":1}', 'POST /orders tok-1 {"n":1}', '  prefer: wait=10']);
   });
 
   it('fetches one fresh token when nothing was consumed, and no more', async () => {
@@ -130,8 +131,9 @@ describe('withIdempotency', () => {
     const layered = withIdempotency({ operations, fetch, retryDelayMs: 1 });
     expect((await layered('http://api.test/payments', post)).status).toBe(201);
     await layered('http://api.test/payments', post);
-    const keys = sent.map((line) => line.split(' ')[2]);
-    expect(sent.every((line) => line.startsWith('POST /payments'))).toBe(true); // no GET /tokens
+    const posts = sent.filter((line) => !line.startsWith('  prefer'));
+    const keys = posts.map((line) => line.split(' ')[2]);
+    expect(posts.every((line) => line.startsWith('POST /payments'))).toBe(true); // no GET /tokens
     expect(keys[0]).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(keys.slice(0, 3)).toEqual([keys[0], keys[0], keys[0]]);
     expect(keys[3]).not.toBe(keys[0]);

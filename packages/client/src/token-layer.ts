@@ -37,6 +37,8 @@ const FRESH_TOKEN_CODES = new Set(['TOKEN_UNKNOWN', 'TOKEN_INVALID']);
 /** The answer was lost on the way, or nothing was consumed: the same token may be sent again. */
 const LOST_ANSWER_STATUSES = new Set([502, 503, 504]);
 const MAX_BACKOFF_FACTOR = 8;
+/** Retries of a request in progress ask the server to wait this long for its answer (`Prefer: wait`). */
+const IN_PROGRESS_WAIT_SECONDS = 10;
 
 /**
  * Wraps `fetch` so that every operation the OpenAPI document marks with `x-idempotency` follows
@@ -47,7 +49,8 @@ const MAX_BACKOFF_FACTOR = 8;
  * - on a lost answer (network error, time-out, 502/503/504) sends the same request with the
  *   same token again, after `Retry-After` or a capped backoff, a bounded number of times, so a
  *   lost answer becomes a replay;
- * - on `409 REQUEST_IN_PROGRESS` waits `Retry-After` and asks again with the same token;
+ * - on `409 REQUEST_IN_PROGRESS` waits `Retry-After` and asks again with the same token, with
+ *   `Prefer: wait=10` so that the server answers as soon as the first request has;
  * - on `400 TOKEN_UNKNOWN` / `TOKEN_INVALID` fetches one fresh token and sends again, unless an
  *   earlier answer to this call said the token was consumed;
  * - never sends again after any other answer;
@@ -89,10 +92,14 @@ export function withIdempotency(options: IdempotencyLayerOptions): (input: Reque
     return body.tokens[0];
   }
 
-  /** One attempt: a fresh copy of the request (a body can be read once), aborted after `timeoutMs`. */
-  async function attempt(request: Request, header: string, value: string): Promise<Response | undefined> {
+  /**
+   * One attempt: a fresh copy of the request (a body can be read once), aborted after
+   * `timeoutMs`. `wait`: ask the server to hold it until the first request's answer is there.
+   */
+  async function attempt(request: Request, header: string, value: string, wait: boolean): Promise<Response | undefined> {
     const copy = new Request(request.clone(), { signal: AbortSignal.any([request.signal, AbortSignal.timeout(timeoutMs)]) });
     copy.headers.set(header, value);
+    if (wait) copy.headers.append('prefer', `wait=${IN_PROGRESS_WAIT_SECONDS}`);
     try {
       return await send(copy);
     } catch (error) {
@@ -121,7 +128,7 @@ export function withIdempotency(options: IdempotencyLayerOptions): (input: Reque
     let inProgressRetries = 0;
     let lostAnswerRetries = 0;
     for (;;) {
-      const response = await attempt(request, header, token);
+      const response = await attempt(request, header, token, inProgressRetries > 0);
       if (response?.headers.get(CONSUMED_HEADER) === 'true') consumed = true;
       const code = response && (await problemCode(response));
       if (!response || LOST_ANSWER_STATUSES.has(response.status)) {
