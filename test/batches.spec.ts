@@ -1,37 +1,15 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import type { Redis } from 'ioredis';
+import { describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import { OrdersService } from '../src/orders/orders.service.js';
-import { ADAPTERS, placeOrder, type RunningApp, startService } from './support/app-harness.js';
-import { connectRedis } from './support/redis-clients.js';
-import { type RedisServerHandle, startRedis } from './support/redis-harness.js';
+import { ADAPTERS, placeOrder } from './support/app-harness.js';
+import { redisSuite } from './support/redis-suite.js';
 
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]{12}\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{22}$/;
 
 /** `GET /tokens?count=N` on a real Redis: one script, all or none under the limiter. */
 describe.each(ADAPTERS)('token batches on %s', (adapter) => {
-  let server: RedisServerHandle;
-  let redis: Redis;
-  const running: RunningApp[] = [];
-
-  beforeAll(async () => {
-    server = await startRedis();
-    redis = (await connectRedis(server)) as Redis;
-  });
-  afterEach(async () => {
-    await Promise.all(running.splice(0).map((app) => app.close()));
-    await redis.flushall();
-  });
-  afterAll(async () => {
-    await redis?.quit();
-    await server?.stop();
-  });
-
-  const service = async (env: Record<string, string> = {}) => {
-    const app = await startService({ REDIS_URL: server.url, ...env }, { adapter });
-    running.push(app);
-    return app;
-  };
+  const suite = redisSuite();
+  const service = (env: Record<string, string> = {}) => suite.service(env, { adapter });
   const tokens = (url: string, query: Record<string, string>) =>
     request(url)
       .get('/tokens')
@@ -66,7 +44,7 @@ describe.each(ADAPTERS)('token batches on %s', (adapter) => {
     expect(refused.body.code).toBe('TOKEN_RATE_LIMITED');
     expect(refused.headers.ratelimit).toMatch(/^"tokens";r=2;/);
     expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
-    expect(await redis.keys('idem:*:t:*')).toHaveLength(3); // the refused batch stored none
+    expect(await suite.redis.keys('idem:*:t:*')).toHaveLength(3); // the refused batch stored none
     const rest = await tokens(url, { count: '2' });
     expect(rest.status).toBe(200);
     expect(rest.body.tokens).toHaveLength(2);
@@ -87,7 +65,7 @@ describe.each(ADAPTERS)('token batches on %s', (adapter) => {
       const { url } = await service();
       const refused = await tokens(url, { count });
       expect([refused.status, refused.body.code]).toEqual([400, 'VALIDATION_FAILED']);
-      expect(await redis.keys('idem:*:t:*')).toEqual([]);
+      expect(await suite.redis.keys('idem:*:t:*')).toEqual([]);
     },
   );
 

@@ -1,40 +1,16 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import type { Redis } from 'ioredis';
+import { describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import { RedisTokenStore } from '@idempotency-tokens/nestjs';
 import { ScenariosModule } from './fixtures/scenarios.module.js';
-import { type RunningApp, sleep, startModule, startService } from './support/app-harness.js';
-import { connectRedis } from './support/redis-clients.js';
-import { type RedisServerHandle, startRedis } from './support/redis-harness.js';
+import { sleep, startModule } from './support/app-harness.js';
+import { redisSuite } from './support/redis-suite.js';
 
 /** the contract's limiter through `GET /tokens`, on a real Redis. */
 describe('the issuance limiter', () => {
-  let server: RedisServerHandle;
-  let redis: Redis;
-  const running: RunningApp[] = [];
-
-  beforeAll(async () => {
-    server = await startRedis();
-    redis = (await connectRedis(server)) as Redis;
-  });
-  afterEach(async () => {
-    await Promise.all(running.splice(0).map((app) => app.close()));
-    await redis.flushall();
-  });
-  afterAll(async () => {
-    await redis.quit();
-    await server.stop();
-  });
-
-  const service = async (
-    env: Record<string, string>,
-    adapter: 'fastify' | 'express' = 'fastify',
-  ) => {
-    const app = await startService({ REDIS_URL: server.url, ...env }, { adapter });
-    running.push(app);
-    return app.url;
-  };
+  const suite = redisSuite();
+  const service = async (env: Record<string, string>, adapter: 'fastify' | 'express' = 'fastify') =>
+    (await suite.service(env, { adapter })).url;
   const getToken = (url: string, headers: Record<string, string> = {}, query = '') =>
     request(url).get(`/tokens${query}`).set(headers);
 
@@ -158,14 +134,15 @@ describe('the issuance limiter', () => {
   });
 
   it('applies per-scope limits from the module options, counted apart from the default', async () => {
-    const app = await startModule(
-      ScenariosModule.forRoot({
-        redis,
-        limits: { rateLimit: 5 },
-        scopeLimits: { payments: { rateLimit: 2, rateWindowSeconds: 10 } },
-      }),
+    const app = suite.track(
+      await startModule(
+        ScenariosModule.forRoot({
+          redis: suite.redis,
+          limits: { rateLimit: 5 },
+          scopeLimits: { payments: { rateLimit: 2, rateWindowSeconds: 10 } },
+        }),
+      ),
     );
-    running.push(app);
     for (let i = 0; i < 2; i++)
       expect((await getToken(app.url, {}, '?scope=payments')).status).toBe(200);
     const refused = await getToken(app.url, {}, '?scope=payments');
@@ -178,7 +155,7 @@ describe('the issuance limiter', () => {
   });
 
   it('keeps the memory per caller bounded: 10 000 issuances leave at most the limits behind', async () => {
-    const store = new RedisTokenStore(redis);
+    const store = new RedisTokenStore(suite.redis);
     const tag = randomBytes(9).toString('base64url');
     const limits = { bucket: '', rateLimit: 200, windowMs: 60_000, maxOutstanding: 50 };
     let granted = 0;
@@ -196,16 +173,15 @@ describe('the issuance limiter', () => {
       granted += results.filter((r) => r.granted).length;
     }
     expect(granted).toBe(50); // the quota bites first
-    const keys = await redis.keys(`idem:{${tag}}:*`);
+    const keys = await suite.redis.keys(`idem:{${tag}}:*`);
     expect(keys.filter((key) => key.includes(':t:'))).toHaveLength(50);
     expect(keys).toHaveLength(52); // 50 tokens, the grants log, the held set
-    expect(await redis.zcard(`idem:{${tag}}:g:`)).toBe(50);
-    expect(await redis.zcard(`idem:{${tag}}:h:`)).toBe(50);
-    const bytes = (await Promise.all(keys.map((key) => redis.memory('USAGE', key)))).reduce<number>(
-      (sum, n) => sum + Number(n),
-      0,
-    );
+    expect(await suite.redis.zcard(`idem:{${tag}}:g:`)).toBe(50);
+    expect(await suite.redis.zcard(`idem:{${tag}}:h:`)).toBe(50);
+    const bytes = (
+      await Promise.all(keys.map((key) => suite.redis.memory('USAGE', key)))
+    ).reduce<number>((sum, n) => sum + Number(n), 0);
     expect(bytes).toBeLessThan(50 * 400);
-    for (const key of keys) expect(await redis.pttl(key)).toBeGreaterThan(0);
+    for (const key of keys) expect(await suite.redis.pttl(key)).toBeGreaterThan(0);
   }, 30_000);
 });

@@ -1,10 +1,8 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import type { Redis } from 'ioredis';
+import { describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import { OrdersService } from '../src/orders/orders.service.js';
-import { ADAPTERS, fetchToken, type RunningApp, startService } from './support/app-harness.js';
-import { connectRedis } from './support/redis-clients.js';
-import { type RedisServerHandle, startRedis } from './support/redis-harness.js';
+import { ADAPTERS, fetchToken } from './support/app-harness.js';
+import { redisSuite } from './support/redis-suite.js';
 
 const SCOPE = 'orders.create';
 const ALICE = 'Bearer key-alice';
@@ -22,31 +20,9 @@ const order = (url: string, token: string, prefer?: string) => {
 
 /** Token rotation on the demo's `POST /orders` (`rotate: true`), on a real Redis. */
 describe.each(ADAPTERS)('token rotation on %s', (adapter) => {
-  let server: RedisServerHandle;
-  let redis: Redis;
-  const running: RunningApp[] = [];
-
-  beforeAll(async () => {
-    server = await startRedis();
-    redis = (await connectRedis(server)) as Redis;
-  });
-  afterEach(async () => {
-    await Promise.all(running.splice(0).map((app) => app.close()));
-    await redis.flushall(); // each test's limits start from an empty window
-  });
-  afterAll(async () => {
-    await redis?.quit();
-    await server?.stop();
-  });
-
-  const service = async (env: Record<string, string> = {}) => {
-    const app = await startService(
-      { REDIS_URL: server.url, API_KEYS: 'alice:key-alice,bob:key-bob', ...env },
-      { adapter },
-    );
-    running.push(app);
-    return app;
-  };
+  const suite = redisSuite();
+  const service = (env: Record<string, string> = {}) =>
+    suite.service({ API_KEYS: 'alice:key-alice,bob:key-bob', ...env }, { adapter });
   const token = (url: string, apiKey = 'key-alice') => fetchToken(url, { scope: SCOPE, apiKey });
 
   it('answers Prefer: next-token with a fresh token for the next order; replays carry the same one', async () => {
