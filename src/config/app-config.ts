@@ -137,6 +137,13 @@ const schema = z
         `must not exceed TOKEN_MAX_TTL_SECONDS (${env.TOKEN_MAX_TTL_SECONDS})`,
       );
     }
+    // A marker kept shorter than its lease would vanish while its request (or message) still runs.
+    if (env.IDEMPOTENCY_IN_PROGRESS_TTL_SECONDS > env.IDEMPOTENCY_RESULT_TTL_SECONDS) {
+      issue(
+        'IDEMPOTENCY_IN_PROGRESS_TTL_SECONDS',
+        `must not exceed IDEMPOTENCY_RESULT_TTL_SECONDS (${env.IDEMPOTENCY_RESULT_TTL_SECONDS})`,
+      );
+    }
     const keys = (env.API_KEYS?.split(',') ?? []).map((entry) => entry.trim().split(':')[1]);
     const repeated = keys.filter((key, i) => keys.indexOf(key) !== i);
     if (repeated.length > 0) {
