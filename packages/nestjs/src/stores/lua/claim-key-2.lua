@@ -23,8 +23,9 @@
     | {'unknown'} | {'mismatch'} | {'in_progress'} | {'used'} | {'done', outcome}
     | {'late'} (past the deadline: the caller has given up and answered; nothing claimed)
 ]]
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+--- @include "clock"
+
+local now = nowMs()
 local deadline = tonumber(ARGV[9])
 if deadline > 0 and now > deadline then
   return {'late'}

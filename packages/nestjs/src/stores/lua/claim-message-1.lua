@@ -17,8 +17,9 @@
     {'claimed'} | {'reclaimed'} | {'crashed'} | {'in_progress'} | {'done', outcome}
     | {'late'} (past the deadline: the caller has given up; nothing claimed)
 ]]
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+--- @include "clock"
+
+local now = nowMs()
 local deadline = tonumber(ARGV[5])
 if deadline > 0 and now > deadline then
   return {'late'}

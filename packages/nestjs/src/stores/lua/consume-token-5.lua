@@ -28,11 +28,7 @@
     token's issuance, as issue-tokens-n.lua answers it) | {'unknown'} | {'mismatch'} | {'in_progress'} | {'used'} | {'done', outcome}
     | {'late'} (past the deadline: the caller has given up and answered; nothing consumed)
 ]]
-local function nowMs()
-  -- Redis' clock, not the caller's: every app instance then agrees on when a lease ends.
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
+--- @include "clock"
 
 local deadline = tonumber(ARGV[7])
 if deadline > 0 and nowMs() > deadline then

@@ -21,8 +21,9 @@
     retryAfterMs  until the window (rate) or the holdings (quota) would admit all of them
     remaining     grants the window admits now; resetMs until its oldest grant leaves (0: none)
 ]]
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+--- @include "clock"
+
+local now = nowMs()
 local deadline = tonumber(ARGV[6])
 if deadline > 0 and now > deadline then
   return {'late', 0, 0, 0}

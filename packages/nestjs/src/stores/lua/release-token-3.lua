@@ -14,6 +14,8 @@
   Output:
     1 undone: the token is unused again (or, had it expired meanwhile, unknown), 0 nothing to undo
 ]]
+--- @include "clock"
+
 -- A recorded marker is a string (record-outcome-1.lua): nothing to undo then either.
 if redis.call('TYPE', KEYS[2]).ok ~= 'hash' or redis.call('HGET', KEYS[2], 'o') ~= ARGV[1] then
   return 0
@@ -22,8 +24,7 @@ local marker = redis.call('HMGET', KEYS[2], 'b', 'e')
 -- DEL first: it frees more than the token takes back, and Redis lets a script whose first
 -- write is not deny-oom finish even at maxmemory, so the undo is never refused for memory.
 redis.call('DEL', KEYS[2])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = nowMs()
 local expiresAt = tonumber(marker[2]) or 0
 if expiresAt <= now then
   return 1
