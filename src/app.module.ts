@@ -53,6 +53,8 @@ export class AppModule implements NestModule {
             maxBatch: app.maxBatch,
             resultTtlSeconds: app.resultTtlSeconds,
             inProgressTtlSeconds: app.inProgressTtlSeconds,
+            minReplicas: app.redisMinReplicas,
+            replicaTimeoutMs: app.redisReplicaTimeoutMs,
             limits: {
               rateLimit: app.tokenRateLimit,
               rateWindowSeconds: app.tokenRateWindowSeconds,

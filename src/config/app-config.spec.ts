@@ -23,6 +23,9 @@ describe('loadConfig', () => {
       maxConnectionsPerAddress: 256,
       redisAllowEviction: false,
       orderEventsQueue: 'auto',
+      redisSentinels: undefined,
+      redisMinReplicas: 0,
+      redisReplicaTimeoutMs: 500,
     });
     expect(config.tokenSecret.length).toBeGreaterThanOrEqual(32);
     expect(config.apiKeys.size).toBe(0);
@@ -76,6 +79,22 @@ describe('loadConfig', () => {
     expect(loadConfig({ REDIS_URL: 'redis://localhost:6379/0' }).redisUrl).toBe(
       'redis://localhost:6379/0',
     );
+    expect(
+      loadConfig({
+        REDIS_SENTINELS: 's1:26379,s2:26380',
+        REDIS_SENTINEL_NAME: 'tokens',
+        REDIS_MIN_REPLICAS: '1',
+        REDIS_REPLICA_TIMEOUT_MS: '250',
+      }),
+    ).toMatchObject({
+      redisSentinels: [
+        { host: 's1', port: 26379 },
+        { host: 's2', port: 26380 },
+      ],
+      redisSentinelName: 'tokens',
+      redisMinReplicas: 1,
+      redisReplicaTimeoutMs: 250,
+    });
   });
 
   it.each([
@@ -111,6 +130,20 @@ describe('loadConfig', () => {
     [{ MAX_CONNECTIONS_PER_ADDRESS: '1000000001' }, 'MAX_CONNECTIONS_PER_ADDRESS'],
     [{ REDIS_ALLOW_EVICTION: 'yes' }, 'REDIS_ALLOW_EVICTION'],
     [{ ORDER_EVENTS_QUEUE: 'bullmq' }, 'ORDER_EVENTS_QUEUE'],
+    [{ REDIS_SENTINELS: 's:26379' }, 'REDIS_SENTINEL_NAME'],
+    [{ REDIS_SENTINEL_NAME: 'tokens' }, 'REDIS_SENTINELS'],
+    [{ REDIS_SENTINELS: 's', REDIS_SENTINEL_NAME: 'tokens' }, 'REDIS_SENTINELS'],
+    [{ REDIS_SENTINELS: 's:1', REDIS_SENTINEL_NAME: 'a b' }, 'REDIS_SENTINEL_NAME'],
+    [{ REDIS_URL: 'redis://a:1', REDIS_SENTINELS: 's:1', REDIS_SENTINEL_NAME: 't' }, 'REDIS_URL'],
+    [
+      { REDIS_CLUSTER_NODES: 'a:1', REDIS_SENTINELS: 's:1', REDIS_SENTINEL_NAME: 't' },
+      'REDIS_CLUSTER_NODES',
+    ],
+    [{ REDIS_MIN_REPLICAS: '1' }, 'REDIS_MIN_REPLICAS'],
+    [{ REDIS_URL: 'redis://a:1', REDIS_MIN_REPLICAS: '-1' }, 'REDIS_MIN_REPLICAS'],
+    [{ REDIS_URL: 'redis://a:1', REDIS_MIN_REPLICAS: '101' }, 'REDIS_MIN_REPLICAS'],
+    [{ REDIS_REPLICA_TIMEOUT_MS: '0' }, 'REDIS_REPLICA_TIMEOUT_MS'],
+    [{ REDIS_REPLICA_TIMEOUT_MS: '1501' }, 'REDIS_REPLICA_TIMEOUT_MS'],
   ])('refuses %j, naming %s', (env, name) => {
     expect(() => loadConfig(env as NodeJS.ProcessEnv)).toThrow(ConfigError);
     expect(() => loadConfig(env as NodeJS.ProcessEnv)).toThrow(new RegExp(`- ${name} `));
@@ -127,14 +160,21 @@ describe('loadConfig', () => {
         IDEMPOTENCY_RESULT_TTL_SECONDS: '31536000',
         IDEMPOTENCY_IN_PROGRESS_TTL_SECONDS: '31536000',
         MAX_CONNECTIONS_PER_ADDRESS: '1000000000',
+        REDIS_URL: 'redis://a:1',
+        REDIS_MIN_REPLICAS: '100',
+        REDIS_REPLICA_TIMEOUT_MS: '1500',
       }),
     ).toMatchObject({ tokenRateWindowSeconds: 86_400, tokenRateLimit: 1_000_000_000 });
   });
 
-  it('accepts production with a secret and Redis', () => {
-    expect(
-      loadConfig({ NODE_ENV: 'production', TOKEN_SECRET: SECRET, REDIS_URL: 'redis://r:6379' })
-        .production,
-    ).toBe(true);
+  it('accepts production with a secret and Redis, Cluster or Sentinel', () => {
+    for (const store of [
+      { REDIS_URL: 'redis://r:6379' },
+      { REDIS_CLUSTER_NODES: 'r:7000' },
+      { REDIS_SENTINELS: 's:26379', REDIS_SENTINEL_NAME: 'tokens' },
+    ])
+      expect(
+        loadConfig({ NODE_ENV: 'production', TOKEN_SECRET: SECRET, ...store }).production,
+      ).toBe(true);
   });
 });

@@ -6,7 +6,14 @@ export interface AppConfig {
   production: boolean;
   port: number;
   redisUrl?: string;
-  redisClusterNodes?: { host: string; port: number }[];
+  redisClusterNodes?: HostPort[];
+  /** Sentinel deployments: the sentinels to ask, and the name of the primary they watch. */
+  redisSentinels?: HostPort[];
+  redisSentinelName?: string;
+  /** Replicas a consume must reach before it counts (`WAIT`); 0: none. */
+  redisMinReplicas: number;
+  /** How long a consume waits for them before the answer is 503. */
+  redisReplicaTimeoutMs: number;
   tokenSecret: string;
   /** True when no TOKEN_SECRET was given and one was made up for this process. */
   tokenSecretGenerated: boolean;
@@ -36,6 +43,11 @@ export interface AppConfig {
   orderEventsQueue: OrderEventsQueue;
 }
 
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -56,6 +68,13 @@ const optionalText = z
 const A_YEAR_SECONDS = 31_536_000;
 const A_DAY_SECONDS = 86_400;
 const MAX_LIMIT = 1_000_000_000;
+/** Replicas a deployment may ask to hold a write: more than any real topology has. */
+const MAX_REPLICAS = 100;
+/**
+ * A consume waits at most this long for its replicas: its WAIT must answer within the client's
+ * 2 s command time-out, behind the script and whatever else is queued on the connection.
+ */
+const MAX_REPLICA_TIMEOUT_MS = 1_500;
 /** Tokens in one `GET /tokens?count=`: a batch is one script; a thousand keys keep it short. */
 const MAX_BATCH = 1_000;
 
@@ -78,6 +97,10 @@ const flag = optionalText.refine(
 );
 
 const hostPort = /^[A-Za-z0-9.-]+:[0-9]{1,5}$/;
+const hostPortList = optionalText.refine(
+  (nodes) => nodes === undefined || nodes.split(',').every((node) => hostPort.test(node.trim())),
+  'must be a comma-separated list of host:port',
+);
 
 const schema = z
   .object({
@@ -87,11 +110,14 @@ const schema = z
       (url) => url === undefined || /^rediss?:\/\/[^\s]+$/.test(url),
       'must look like redis://host:port/db (or rediss:// for TLS)',
     ),
-    REDIS_CLUSTER_NODES: optionalText.refine(
-      (nodes) =>
-        nodes === undefined || nodes.split(',').every((node) => hostPort.test(node.trim())),
-      'must be a comma-separated list of host:port',
+    REDIS_CLUSTER_NODES: hostPortList,
+    REDIS_SENTINELS: hostPortList,
+    REDIS_SENTINEL_NAME: optionalText.refine(
+      (name) => name === undefined || /^[A-Za-z0-9._-]{1,100}$/.test(name),
+      'must be the name the sentinels monitor the primary under (letters, digits, . _ -)',
     ),
+    REDIS_MIN_REPLICAS: wholeNumber(0, 0, MAX_REPLICAS),
+    REDIS_REPLICA_TIMEOUT_MS: positiveWhole(500, MAX_REPLICA_TIMEOUT_MS),
     TOKEN_SECRET: optionalText.refine(
       (secret) => secret === undefined || secret.length >= 32,
       'must be at least 32 characters (e.g. `openssl rand -base64 48`)',
@@ -152,10 +178,23 @@ const schema = z
         `lists a key for two subjects (${repeated.length} such key(s)): a key must name one caller`,
       );
     }
-    if (env.REDIS_URL && env.REDIS_CLUSTER_NODES) {
+    const stores = [env.REDIS_URL, env.REDIS_CLUSTER_NODES, env.REDIS_SENTINELS];
+    if (stores.filter(Boolean).length > 1) {
       issue(
-        'REDIS_URL',
-        'set either REDIS_URL (single Redis) or REDIS_CLUSTER_NODES (Cluster), not both',
+        env.REDIS_URL ? 'REDIS_URL' : 'REDIS_CLUSTER_NODES',
+        'set one of REDIS_URL (single Redis), REDIS_CLUSTER_NODES (Cluster) or REDIS_SENTINELS (Sentinel), not several',
+      );
+    }
+    if (Boolean(env.REDIS_SENTINELS) !== Boolean(env.REDIS_SENTINEL_NAME)) {
+      issue(
+        env.REDIS_SENTINELS ? 'REDIS_SENTINEL_NAME' : 'REDIS_SENTINELS',
+        'REDIS_SENTINELS and REDIS_SENTINEL_NAME go together: the sentinels, and the name of the primary they watch',
+      );
+    }
+    if (env.REDIS_MIN_REPLICAS > 0 && !stores.some(Boolean)) {
+      issue(
+        'REDIS_MIN_REPLICAS',
+        'needs a Redis with replicas (REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS): the in-memory store has none',
       );
     }
     if (production && !env.TOKEN_SECRET) {
@@ -164,10 +203,10 @@ const schema = z
         'is required under NODE_ENV=production: every instance must sign with the same secret',
       );
     }
-    if (production && !env.REDIS_URL && !env.REDIS_CLUSTER_NODES) {
+    if (production && !stores.some(Boolean)) {
       issue(
         'REDIS_URL',
-        'is required under NODE_ENV=production (or REDIS_CLUSTER_NODES): the in-memory store is single-instance',
+        'is required under NODE_ENV=production (or REDIS_CLUSTER_NODES, or REDIS_SENTINELS): the in-memory store is single-instance',
       );
     }
   });
@@ -190,10 +229,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     production: e.NODE_ENV === 'production',
     port: e.PORT,
     redisUrl: e.REDIS_URL,
-    redisClusterNodes: e.REDIS_CLUSTER_NODES?.split(',').map((node) => {
-      const [host, port] = node.trim().split(':');
-      return { host, port: Number(port) };
-    }),
+    redisClusterNodes: parseHostPorts(e.REDIS_CLUSTER_NODES),
+    redisSentinels: parseHostPorts(e.REDIS_SENTINELS),
+    redisSentinelName: e.REDIS_SENTINEL_NAME,
+    redisMinReplicas: e.REDIS_MIN_REPLICAS,
+    redisReplicaTimeoutMs: e.REDIS_REPLICA_TIMEOUT_MS,
     tokenSecret: e.TOKEN_SECRET ?? randomBytes(48).toString('base64url'),
     tokenSecretGenerated: e.TOKEN_SECRET === undefined,
     tokenTtlSeconds: e.TOKEN_TTL_SECONDS,
@@ -216,6 +256,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     redisAllowEviction: e.REDIS_ALLOW_EVICTION === 'true',
     orderEventsQueue: (e.ORDER_EVENTS_QUEUE ?? 'auto') as OrderEventsQueue,
   };
+}
+
+function parseHostPorts(list: string | undefined): HostPort[] | undefined {
+  return list?.split(',').map((node) => {
+    const [host, port] = node.trim().split(':');
+    return { host, port: Number(port) };
+  });
 }
 
 function parseTrustProxy(value: string | undefined): AppConfig['trustProxy'] {

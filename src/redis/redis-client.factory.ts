@@ -1,18 +1,30 @@
-import { createRedisClient as connect } from '@idempotency-tokens/nestjs';
+import { createRedisClient as connect, type RedisConnection } from '@idempotency-tokens/nestjs';
 import type { Cluster, Redis } from 'ioredis';
 import type { AppConfig } from '../config/app-config.js';
 
-/**
- * A client for `REDIS_URL` or `REDIS_CLUSTER_NODES`, with the module's fail-fast settings (no
- * offline queue, 2 s command time-out, no silent resend, reconnect every second); `undefined`
- * when neither is set. The service owns it: health checks use it too.
- */
-export function createRedisClient(
-  config: Pick<AppConfig, 'redisUrl' | 'redisClusterNodes'>,
-): Redis | Cluster | undefined {
-  if (config.redisUrl) return connect(config.redisUrl);
-  if (config.redisClusterNodes) return connect({ cluster: config.redisClusterNodes });
+export type RedisConfig = Pick<
+  AppConfig,
+  'redisUrl' | 'redisClusterNodes' | 'redisSentinels' | 'redisSentinelName'
+>;
+
+/** Where the configuration says Redis is: `REDIS_URL`, `REDIS_CLUSTER_NODES` or `REDIS_SENTINELS`. */
+export function redisConnection(config: RedisConfig): RedisConnection | undefined {
+  if (config.redisUrl) return config.redisUrl;
+  if (config.redisClusterNodes) return { cluster: config.redisClusterNodes };
+  if (config.redisSentinels)
+    return { sentinels: config.redisSentinels, name: config.redisSentinelName };
   return undefined;
+}
+
+/**
+ * A client for the configured Redis, with the module's fail-fast settings (no offline queue,
+ * 2 s command time-out, no silent resend, reconnect every second); `undefined` without one. The
+ * service owns it: health checks use it too. Through Sentinel, every reconnect asks the
+ * sentinels for the primary, so after a failover the client follows the promoted replica.
+ */
+export function createRedisClient(config: RedisConfig): Redis | Cluster | undefined {
+  const connection = redisConnection(config);
+  return connection === undefined ? undefined : connect(connection);
 }
 
 /**

@@ -5,7 +5,9 @@ import { REDIS_CLIENT } from './redis.module.js';
 
 /**
  * Is Redis answering? On a single Redis, PING; on a Cluster, PING every master, since a token
- * can live on any of them. Without Redis (the in-memory store) there is nothing to be down.
+ * can live on any of them. Through Sentinel the client is connected to whichever server the
+ * sentinels named primary, so the PING checks the current primary, and the answer names it.
+ * Without Redis (the in-memory store) there is nothing to be down.
  */
 @Injectable()
 export class RedisHealthIndicator {
@@ -21,7 +23,10 @@ export class RedisHealthIndicator {
       const nodes = this.client instanceof Cluster ? this.client.nodes('master') : [this.client];
       if (nodes.length === 0) throw new Error('no Cluster master is known');
       await Promise.all(nodes.map((node) => node.ping()));
-      return indicator.up({ nodes: nodes.length });
+      if (this.client instanceof Cluster || !this.client.options.sentinels)
+        return indicator.up({ nodes: nodes.length });
+      const { remoteAddress, remotePort } = this.client.stream;
+      return indicator.up({ nodes: 1, primary: `${remoteAddress}:${remotePort}` });
     } catch (error) {
       return indicator.down({ message: (error as Error).message });
     }

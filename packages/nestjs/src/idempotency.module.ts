@@ -51,7 +51,10 @@ function createStore(
 ): TokenStore {
   if (options.store) return options.store;
   const redis = storeRedis(options, ownedRedis);
-  if (redis) return new RedisTokenStore(redis, { keyPrefix: settings.keyPrefix });
+  if (redis) {
+    const { keyPrefix, minReplicas, replicaTimeoutMs } = settings;
+    return new RedisTokenStore(redis, { keyPrefix, minReplicas, replicaTimeoutMs });
+  }
   if (process.env.NODE_ENV === 'production') {
     throw new Error(
       'IdempotencyModule: the in-memory store is single-instance and refused under NODE_ENV=production; pass a Redis or Cluster client (or a redis:// URL) as the `redis` option, or your own `store`.',

@@ -31,6 +31,7 @@ describe('module options', () => {
       /must not exceed maxTokenTtlSeconds/,
     ],
     [{ secret, replayHeaders: ['Set-Cookie'] }, /set-cookie cannot be replayed/],
+    [{ secret, minReplicas: 1 }, /minReplicas needs the Redis store/],
   ])('refuses %j at start', (options, message) => {
     expect(() => resolveSettings(options)).toThrow(message);
   });

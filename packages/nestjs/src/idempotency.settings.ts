@@ -15,6 +15,8 @@ export interface IdempotencySettings {
   resultTtlSeconds: number;
   inProgressTtlSeconds: number;
   maxStoredResponseBytes: number;
+  minReplicas: number;
+  replicaTimeoutMs: number;
   resolveSubject: SubjectResolver;
   /** Lower-case names of the answer headers replays carry, unless a handler says otherwise. */
   replayHeaders: readonly string[];
@@ -32,6 +34,8 @@ const DEFAULTS = {
   resultTtlSeconds: 86_400,
   inProgressTtlSeconds: 60,
   maxStoredResponseBytes: 65_536,
+  minReplicas: 0,
+  replicaTimeoutMs: 500,
 };
 
 /** Applies defaults and fails at start, with what to change, rather than on the first request. */
@@ -61,6 +65,12 @@ export function resolveSettings(options: IdempotencyModuleOptions): IdempotencyS
     if (!Number.isSafeInteger(settings[name]) || settings[name] <= 0) {
       problems.push(`${name} must be a positive whole number, got ${String(settings[name])}`);
     }
+  }
+  // The numbers themselves are the Redis store's to check (it is also made without the module).
+  if (settings.minReplicas !== 0 && (options.store || !options.redis)) {
+    problems.push(
+      'minReplicas needs the Redis store (the `redis` option): the in-memory store has no replicas, and a custom `store` replicates its own way',
+    );
   }
   if (settings.tokenTtlSeconds > settings.maxTokenTtlSeconds) {
     problems.push(

@@ -1,6 +1,7 @@
-import { createRedisClient } from '@idempotency-tokens/nestjs';
+import { createRedisClient, type RedisConnection } from '@idempotency-tokens/nestjs';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { AppConfig } from '../../config/app-config.js';
+import { type RedisConfig, redisConnection } from '../../redis/redis-client.factory.js';
 import { BullmqOrderEventQueue } from './bullmq-order-event.queue.js';
 import { DisabledOrderEventQueue } from './disabled-order-event.queue.js';
 import { InProcessOrderEventQueue } from './in-process-order-event.queue.js';
@@ -30,24 +31,24 @@ const QUEUE_PREFIX = '{bull}';
  * installed). The clients made here belong to the queue, which closes them at shutdown.
  */
 export function createOrderEventQueue(
-  config: Pick<AppConfig, 'redisUrl' | 'redisClusterNodes' | 'orderEventsQueue'>,
+  config: RedisConfig & Pick<AppConfig, 'orderEventsQueue'>,
 ): OrderEventQueue {
   if (config.orderEventsQueue === 'off') return new DisabledOrderEventQueue();
-  if (config.orderEventsQueue === 'in-process') return new InProcessOrderEventQueue();
-  if (config.redisUrl) {
-    return new BullmqOrderEventQueue(
-      createRedisClient(config.redisUrl),
-      new Redis(config.redisUrl, WORKER_REDIS_OPTIONS),
-      QUEUE_PREFIX,
-    );
-  }
-  if (config.redisClusterNodes) {
+  const connection = redisConnection(config);
+  if (config.orderEventsQueue === 'in-process' || !connection)
+    return new InProcessOrderEventQueue();
+  return new BullmqOrderEventQueue(
+    createRedisClient(connection),
+    workerClient(connection),
+    QUEUE_PREFIX,
+  );
+}
+
+function workerClient(connection: RedisConnection): Redis | Cluster {
+  if (typeof connection === 'string') return new Redis(connection, WORKER_REDIS_OPTIONS);
+  if ('cluster' in connection) {
     const { retryStrategy, ...redisOptions } = WORKER_REDIS_OPTIONS;
-    return new BullmqOrderEventQueue(
-      createRedisClient({ cluster: config.redisClusterNodes }),
-      new Cluster(config.redisClusterNodes, { clusterRetryStrategy: retryStrategy, redisOptions }),
-      QUEUE_PREFIX,
-    );
+    return new Cluster(connection.cluster, { clusterRetryStrategy: retryStrategy, redisOptions });
   }
-  return new InProcessOrderEventQueue();
+  return new Redis({ ...connection, ...WORKER_REDIS_OPTIONS });
 }

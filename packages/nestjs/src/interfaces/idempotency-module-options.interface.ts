@@ -25,6 +25,17 @@ export interface IdempotencyModuleOptions {
    * `NODE_ENV=production`, else warn.
    */
   evictionCheck?: EvictionCheckOptions;
+  /**
+   * Replicas that must hold a first use's claim before its handler runs (Redis `WAIT`, on a
+   * Cluster the claim's shard): Redis replicates asynchronously, and a claim the primary loses in
+   * a failover would let a copy run the handler again. A claim they do not acknowledge within
+   * `replicaTimeoutMs` is undone and answered 503 (the client sends again with the same token).
+   * Outcomes are waited for too; one not acknowledged is logged (a failover then turns its copies'
+   * replays into `TOKEN_USED`). Needs the Redis store. Default 0: no wait.
+   */
+  minReplicas?: number;
+  /** How long a claim waits for `minReplicas`, in ms; below the client's `commandTimeout`. Default 500. */
+  replicaTimeoutMs?: number;
   /** Any other {@link TokenStore}; wins over `redis`. Neither: the in-memory store (not under `NODE_ENV=production`). */
   store?: TokenStore;
   /** Redis key prefix. Default `idem:`. */

@@ -20,6 +20,11 @@ export interface Claim {
  * the handler's return value, the app's own exception filters, `@Res()`. The write is not
  * awaited: the client gets its answer without waiting for Redis, and a copy that arrives in
  * between sees `REQUEST_IN_PROGRESS` and retries. Shutdown waits for the writes under way.
+ *
+ * With `minReplicas` the answer waits for the write and its replicas instead: an answer a
+ * client has seen then survives a failover (its copies are replayed it), which is what the
+ * setting is for. When they do not acknowledge it in time the answer leaves anyway (the handler
+ * ran) and the warning says so.
  */
 @Injectable()
 export class OutcomeRecorder implements OnApplicationShutdown {
@@ -44,7 +49,7 @@ export class OutcomeRecorder implements OnApplicationShutdown {
     await Promise.allSettled([...this.pending]);
   }
 
-  private record(claim: Claim, answer: StoredResponse): void {
+  private record(claim: Claim, answer: StoredResponse): Promise<unknown> | void {
     const kept = claim.replay ? answer : { status: answer.status, headers: {} };
     const write = this.store
       .recordOutcome(
@@ -62,10 +67,11 @@ export class OutcomeRecorder implements OnApplicationShutdown {
       })
       .catch((error: Error) =>
         this.logger.warn(
-          `Outcome not recorded: ${error.message}; copies will see the token as used`,
+          `Outcome write failed (${error.message}); copies may see the token as used`,
         ),
       )
       .finally(() => this.pending.delete(write));
     this.pending.add(write);
+    if (this.settings.minReplicas > 0) return write;
   }
 }

@@ -16,7 +16,9 @@ type Callback = (error?: Error | null) => void;
  * Watches what a response actually sends, on the Node response under either adapter (Express'
  * `res` is one, Fastify's `reply.raw` is one): the status, the kept headers and the body bytes,
  * however they were written (a returned value, a filter, `@Res()`, a stream). When `end()` is
- * called, `done` gets the answer as the client got it; a body over the limit is dropped.
+ * called, `done` gets the answer as the client got it; a body over the limit is dropped. When
+ * `done` returns a promise, the answer's end waits for it: an answer sent whole (head and body
+ * in one `end()`, as both adapters send a handler's value) leaves only then.
  *
  * Patching the three methods on this one response is what lets the app's own exception
  * filters render errors while the recorded outcome stays exactly the answer that was sent.
@@ -24,7 +26,7 @@ type Callback = (error?: Error | null) => void;
 export function captureResponse(
   response: object,
   rules: CaptureRules,
-  done: (answer: StoredResponse) => void,
+  done: (answer: StoredResponse) => Promise<unknown> | void,
 ): void {
   const raw = ((response as { raw?: ServerResponse }).raw ?? response) as ServerResponse;
   const { writeHead, write, end } = raw;
@@ -67,8 +69,11 @@ export function captureResponse(
     raw.writeHead = writeHead;
     raw.write = write;
     raw.end = end;
-    done(answer);
-    return (end as (...endArgs: unknown[]) => ServerResponse).apply(this, args);
+    const finish = () => (end as (...endArgs: unknown[]) => ServerResponse).apply(this, args);
+    const held = done(answer);
+    if (!held) return finish();
+    void held.finally(finish);
+    return this;
   } as ServerResponse['end'];
 }
 

@@ -66,9 +66,27 @@ const POLL_MS = 100;
  */
 const DEADLINE_MARGIN_MS = 500;
 
+/** How a pipeline reports each command: its error, or its reply. */
+type PipelineResults = [Error | null, unknown][] | null;
+
 export interface RedisTokenStoreOptions {
   /** Prepended to every key, before the `{tag}` hash tag. Default `idem:`. */
   keyPrefix?: string;
+  /**
+   * Replicas that must hold a first use's claim (a consume, a key's or a message's first use)
+   * before its handler runs, and a recorded outcome before it counts as kept: `WAIT` right
+   * behind the script. A claim they do not all acknowledge in time is undone and reported as
+   * unavailable. Default 0: Redis' asynchronous replication, no wait.
+   */
+  minReplicas?: number;
+  /** How long the claim waits for them, in ms; below the client's `commandTimeout`. Default 500. */
+  replicaTimeoutMs?: number;
+}
+
+/** How many replicas must acknowledge a claim, and how long it waits for them. */
+interface Replication {
+  replicas: number;
+  timeoutMs: number;
 }
 
 /**
@@ -90,6 +108,8 @@ export class RedisTokenStore implements TokenStore {
   private subscriber?: Promise<Redis>;
   /** A Cluster's polls for outcomes, one per marker. */
   private readonly polls = new Map<string, Promise<void>>();
+  /** Absent: writes count once the primary has them. */
+  private readonly replication?: Replication;
 
   constructor(
     private readonly redis: Redis | Cluster,
@@ -100,6 +120,7 @@ export class RedisTokenStore implements TokenStore {
     this.clock = new RedisClock(redis);
     const timeoutMs = commandTimeoutOf(redis);
     if (timeoutMs) this.budgetMs = Math.max(timeoutMs / 2, timeoutMs - DEADLINE_MARGIN_MS);
+    this.replication = replicationOf(options, timeoutMs);
     for (const { name, numberOfKeys, lua } of SCRIPTS)
       redis.defineCommand(name, { numberOfKeys: numberOfKeys ?? undefined, lua });
   }
@@ -128,7 +149,7 @@ export class RedisTokenStore implements TokenStore {
         deadline,
         ...members,
       ],
-      [revokeTokens, keys.length, ...keys, binding, ...members],
+      [[revokeTokens, keys.length, ...keys, binding, ...members]],
     )) as [string, number, number, number];
     if (outcome === 'late') throw lateError();
     return issueResult(outcome, [retryAfterMs, remaining, resetMs]);
@@ -170,10 +191,23 @@ export class RedisTokenStore implements TokenStore {
         deadline,
         ...rotation,
       ],
-      [releaseToken, ...keys, owner, member],
-      ...(next
-        ? [[revokeTokens, 3, nextKeys[0], keys[2], nextKeys[1], binding, nextMember] as ScriptCall]
-        : []),
+      [
+        [releaseToken, ...keys, owner, member],
+        ...(next
+          ? [
+              [
+                revokeTokens,
+                3,
+                nextKeys[0],
+                keys[2],
+                nextKeys[1],
+                binding,
+                nextMember,
+              ] as ScriptCall,
+            ]
+          : []),
+      ],
+      claimedFirst,
     )) as [string, string?, ...number[]];
     switch (state) {
       case 'late':
@@ -209,7 +243,8 @@ export class RedisTokenStore implements TokenStore {
         limits.windowMs,
         deadline,
       ],
-      [releaseKey, ...keys, owner, member],
+      [[releaseKey, ...keys, owner, member]],
+      claimedFirst,
     )) as [string, (string | number)?, number?];
     switch (state) {
       case 'late':
@@ -237,7 +272,8 @@ export class RedisTokenStore implements TokenStore {
     const marker = this.key(ref, 'r', ref.id);
     const [state, outcome] = (await this.runOrUndo(
       [claimMessage, marker, owner, leaseMs, keepMs, afterCrash, deadline],
-      [releaseClaim, marker, owner],
+      [[releaseClaim, marker, owner]],
+      ([state]) => state === 'claimed' || state === 'reclaimed',
     )) as [string, string?];
     if (state === 'late') throw lateError();
     return state === 'done' ? { state, outcome: String(outcome) } : ({ state } as ClaimResult);
@@ -253,8 +289,20 @@ export class RedisTokenStore implements TokenStore {
     outcome: string,
     keepMs: number,
   ): Promise<boolean> {
-    const marker = this.key(ref, 'r', ref.id);
-    return (await this.run(recordOutcome, marker, owner, outcome, keepMs, this.channel)) === 1;
+    const call: ScriptCall = [
+      recordOutcome,
+      this.key(ref, 'r', ref.id),
+      owner,
+      outcome,
+      keepMs,
+      this.channel,
+    ];
+    if (!this.replication) return (await this.run(...call)) === 1;
+    const [recorded, replicated] = await this.runAndWait(call, this.replication);
+    // Kept on the primary, where copies find it; only a failover before the replicas copy it
+    // loses it, and then copies see the token as used: nothing runs twice either way.
+    if (recorded === 1 && !replicated) throw notReplicated('outcome', this.replication);
+    return recorded === 1;
   }
 
   async ping(): Promise<void> {
@@ -349,25 +397,68 @@ export class RedisTokenStore implements TokenStore {
   }
 
   /**
-   * Runs a script that changes something; when its answer does not come in time, queues `undo`
-   * right behind it on the same connection (same hash tag, same node), so Redis runs the undo
-   * after the script whenever it runs the script. The deadline stops a script Redis reaches late;
-   * the undo covers one it ran in time whose answer came too late (slow way back, a stalled event
-   * loop). Not awaited: the caller answers 503 at once either way.
+   * Runs a script that changes something; when its answer does not come in time, queues the
+   * `undos` right behind it on the same connection (same hash tag, same node), so Redis runs
+   * them after the script whenever it runs the script. The deadline stops a script Redis reaches
+   * late; the undo covers one it ran in time whose answer came too late (slow way back, a
+   * stalled event loop). Not awaited: the caller answers 503 at once either way.
+   *
+   * A script whose answer says it `claimed` a first use counts only once the replicas have it
+   * (with `minReplicas`): without them it is undone too, as if it had timed out, so that a
+   * failover can never bring back a token whose handler ran.
    */
   private async runOrUndo(
-    [script, ...keysAndArgs]: ScriptCall,
-    ...undos: ScriptCall[]
+    call: ScriptCall,
+    undos: ScriptCall[],
+    claimed?: (reply: [string]) => boolean,
   ): Promise<unknown> {
     try {
-      return await this.run(script, ...keysAndArgs);
+      if (!this.replication || !claimed) return await this.run(...call);
+      const [reply, replicated] = await this.runAndWait(call, this.replication);
+      if (replicated || !claimed(reply as [string])) return reply;
+      this.undo(undos);
+      throw notReplicated('claim', this.replication);
     } catch (error) {
       const { cause } = error as StoreUnavailableError;
-      if (cause instanceof Error && cause.message === TIMED_OUT)
-        for (const [undo, ...undoKeysAndArgs] of undos)
-          void this.run(undo, ...undoKeysAndArgs).catch(() => undefined);
+      if (cause instanceof Error && cause.message === TIMED_OUT) this.undo(undos);
       throw error;
     }
+  }
+
+  private undo(undos: ScriptCall[]): void {
+    for (const undo of undos) void this.run(...undo).catch(() => undefined);
+  }
+
+  /**
+   * The script with `WAIT replicas timeout` right behind it, in one pipeline: one write on one
+   * connection (on a Cluster, the node of the script's slot; a redirect moves both), so the
+   * WAIT counts the replicas that hold the script's writes. The second answer says whether
+   * they all did in time. By EVALSHA rather than the client's script command, which resends a
+   * script Redis does not know on its own, behind the WAIT; here a NOSCRIPT (a promoted replica
+   * never loaded it) sends the script itself, with its WAIT, once more.
+   */
+  private async runAndWait(
+    [script, ...keysAndArgs]: ScriptCall,
+    { replicas, timeoutMs }: Replication,
+  ): Promise<[unknown, boolean]> {
+    // A script of `null` keys has its key count first among the caller's arguments.
+    const args = (
+      script.numberOfKeys === null ? keysAndArgs : [script.numberOfKeys, ...keysAndArgs]
+    ) as [number, ...(string | number)[]];
+    const send = (command: 'evalsha' | 'eval', body: string) => {
+      this.holdWrites();
+      const pipeline = this.redis.pipeline();
+      pipeline[command](body, ...args).wait(replicas, timeoutMs);
+      return this.call((): Promise<PipelineResults> => pipeline.exec());
+    };
+    let results = await send('evalsha', script.sha1);
+    if (results?.[0][0]?.message.startsWith('NOSCRIPT')) results = await send('eval', script.lua);
+    const [[error, reply], [waitError, acknowledged]] = results ?? [
+      [new Error('no answer'), null],
+      [null, 0],
+    ];
+    if (error) throw new StoreUnavailableError(error);
+    return [reply, !waitError && Number(acknowledged) >= replicas];
   }
 
   private run(script: LuaScript, ...keysAndArgs: (string | number)[]): Promise<unknown> {
@@ -418,6 +509,37 @@ function issueResult(outcome: string, [retryAfterMs, remaining, resetMs]: number
   if (outcome === 'rate' || outcome === 'quota')
     return { granted: false, refusal: outcome, retryAfterMs, remaining, resetMs };
   throw new Error('Token id collision');
+}
+
+/** The replication settings of `options`, checked against the client's command time-out. */
+function replicationOf(
+  { minReplicas = 0, replicaTimeoutMs = 500 }: RedisTokenStoreOptions,
+  commandTimeoutMs: number | undefined,
+): Replication | undefined {
+  if (!Number.isSafeInteger(minReplicas) || minReplicas < 0)
+    throw new Error(`minReplicas must be a whole number from 0, got ${minReplicas}`);
+  if (!Number.isSafeInteger(replicaTimeoutMs) || replicaTimeoutMs <= 0)
+    throw new Error(`replicaTimeoutMs must be a positive whole number, got ${replicaTimeoutMs}`);
+  // The WAIT is a command too: past the time-out the client gives up on it before Redis answers.
+  if (commandTimeoutMs !== undefined && replicaTimeoutMs >= commandTimeoutMs)
+    throw new Error(
+      `replicaTimeoutMs (${replicaTimeoutMs}) must be below the Redis client's commandTimeout (${commandTimeoutMs})`,
+    );
+  return minReplicas > 0 ? { replicas: minReplicas, timeoutMs: replicaTimeoutMs } : undefined;
+}
+
+/** A consume, a key's or a message's first use: what a failover must not bring back undone. */
+function claimedFirst([state]: [string]): boolean {
+  return state === 'first';
+}
+
+function notReplicated(what: 'claim' | 'outcome', { replicas, timeoutMs }: Replication) {
+  return new StoreUnavailableError(
+    new Error(
+      `fewer than ${replicas} replica(s) acknowledged the ${what} within ${timeoutMs} ms` +
+        (what === 'claim' ? '; it was undone' : '; it is kept on the primary only'),
+    ),
+  );
 }
 
 function lateError(): StoreUnavailableError {

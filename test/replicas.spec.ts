@@ -1,0 +1,177 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { RedisTokenStore, runOnce, StoreUnavailableError } from '@idempotency-tokens/nestjs';
+import type { Redis } from 'ioredis';
+import request from 'supertest';
+import { Gate, ScenariosModule } from './fixtures/scenarios.module.js';
+import {
+  CapturingLogger,
+  fetchToken,
+  type RunningApp,
+  startModule,
+  startService,
+} from './support/app-harness.js';
+import { connectRedis } from './support/redis-clients.js';
+import { type RedisServerHandle, startRedis } from './support/redis-harness.js';
+
+const REPLICA_TIMEOUT_MS = 300;
+
+/**
+ * docs/CONTRACT.md, "Replicated Redis", on one primary and one replica: with `minReplicas: 1` a
+ * claim counts, and an answer leaves, only once the replica has them; a replica that does not
+ * acknowledge in time (stopped with SIGSTOP) turns a first use into 503 with nothing consumed.
+ * The failovers themselves are in failover.spec.ts.
+ */
+describe('minReplicas on a primary with one replica', () => {
+  let primary: RedisServerHandle;
+  let replica: RedisServerHandle;
+  let redis: Redis;
+  let replicaClient: Redis;
+  let replicaPid: number;
+  const running: RunningApp[] = [];
+
+  beforeAll(async () => {
+    primary = await startRedis({ args: ['--repl-diskless-sync-delay', '0'] });
+    replica = await startRedis({ args: ['--replicaof', primary.host, String(primary.port)] });
+    redis = (await connectRedis(primary)) as Redis;
+    replicaClient = (await connectRedis(replica)) as Redis;
+    // Online once the primary had the replica's first acknowledgement: WAIT counts it from then.
+    while (!/slave0:.*state=online/.test(await redis.info('replication')))
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    replicaPid = Number(/process_id:(\d+)/.exec(await replicaClient.info('server'))![1]);
+  });
+  afterEach(async () => {
+    process.kill(replicaPid, 'SIGCONT');
+    await Promise.all(running.splice(0).map((app) => app.close()));
+  });
+  afterAll(async () => {
+    redis.disconnect();
+    replicaClient.disconnect();
+    await replica.stop();
+    await primary.stop();
+  });
+
+  const scenarios = async () => {
+    const app = await startModule(
+      ScenariosModule.forRoot({ redis, minReplicas: 1, replicaTimeoutMs: REPLICA_TIMEOUT_MS }),
+    );
+    running.push(app);
+    return { url: app.url, gate: app.app.get(Gate) };
+  };
+  const counted = (url: string, token: string, id: string) =>
+    request(url).post('/scenarios/counted').set('Idempotency-Token', token).send({ id });
+
+  it('answers a first use only once the replica holds its outcome; a copy is replayed', async () => {
+    const { url, gate } = await scenarios();
+    const token = await fetchToken(url);
+    const first = await counted(url, token, 'a');
+    expect(first.status).toBe(201);
+    // No wait for replication here: the answer itself waited for it.
+    const markers = await replicaClient.keys('idem:*:r:*');
+    expect(markers).toHaveLength(1);
+    expect(await replicaClient.type(markers[0])).toBe('string'); // the outcome, not the claim
+    const copy = await counted(url, token, 'a');
+    expect(copy.status).toBe(201);
+    expect(copy.headers['idempotent-replayed']).toBe('true');
+    expect(gate.runsOf.get('a')).toBe(1);
+  });
+
+  it('answers 503 with nothing consumed while the replica lags; the token then works as a first use', async () => {
+    const { url, gate } = await scenarios();
+    const token = await fetchToken(url);
+    process.kill(replicaPid, 'SIGSTOP');
+    const started = Date.now();
+    const refused = await counted(url, token, 'b');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(REPLICA_TIMEOUT_MS - 20);
+    expect(refused.status).toBe(503);
+    expect(refused.body).toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    expect(refused.headers['idempotency-token-consumed']).toBeUndefined();
+    expect(gate.runsOf.get('b')).toBeUndefined();
+    // Issuance does not wait for replicas: a lost unused token only costs a TOKEN_UNKNOWN.
+    expect((await request(url).get('/tokens')).status).toBe(200);
+
+    process.kill(replicaPid, 'SIGCONT');
+    const retried = await counted(url, token, 'b');
+    expect(retried.status).toBe(201);
+    expect(retried.headers['idempotent-replayed']).toBeUndefined();
+    expect(gate.runsOf.get('b')).toBe(1);
+  });
+
+  it('treats a client-chosen key the same way (POST /payments)', async () => {
+    const service = await startService({ REDIS_URL: primary.url, REDIS_MIN_REPLICAS: '1' });
+    running.push(service);
+    const pay = () =>
+      request(service.url)
+        .post('/payments')
+        .set('Idempotency-Key', `replica-test-${primary.port}`)
+        .send({ orderId: 'o-1', amountCents: 500 });
+    process.kill(replicaPid, 'SIGSTOP');
+    const refused = await pay();
+    expect(refused.status).toBe(503);
+    expect(refused.body).toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    process.kill(replicaPid, 'SIGCONT');
+    const first = await pay();
+    expect(first.status).toBe(201);
+    const copy = await pay();
+    expect(copy.headers['idempotent-replayed']).toBe('true');
+    expect(copy.body.id).toBe(first.body.id);
+  });
+
+  it('runOnce: a claim the replica does not acknowledge is given back, and runs later once', async () => {
+    const store = new RedisTokenStore(redis, {
+      minReplicas: 1,
+      replicaTimeoutMs: REPLICA_TIMEOUT_MS,
+      keyPrefix: 'replicas-test:',
+    });
+    let runs = 0;
+    const work = async () => ++runs;
+    process.kill(replicaPid, 'SIGSTOP');
+    await expect(runOnce('message-1', work, { store })).rejects.toBeInstanceOf(
+      StoreUnavailableError,
+    );
+    expect(runs).toBe(0);
+    process.kill(replicaPid, 'SIGCONT');
+    expect(await runOnce('message-1', work, { store })).toEqual({ outcome: 'ran', result: 1 });
+    expect(await runOnce('message-1', work, { store })).toEqual({
+      outcome: 'duplicate',
+      result: 1,
+    });
+    expect(runs).toBe(1);
+  });
+
+  it('logs an outcome the replica did not acknowledge, and still answers and replays it', async () => {
+    const logger = new CapturingLogger();
+    const app = await startModule(
+      ScenariosModule.forRoot({ redis, minReplicas: 1, replicaTimeoutMs: REPLICA_TIMEOUT_MS }),
+      { logger },
+    );
+    running.push(app);
+    const gate = app.app.get(Gate);
+    const token = await fetchToken(app.url);
+    // Stop the replica after the claim was acknowledged, while the handler runs.
+    const answer = request(app.url)
+      .post('/scenarios/slow')
+      .set('Idempotency-Token', token)
+      .send({ n: 1 })
+      .then((response) => response);
+    while (gate.runs === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    process.kill(replicaPid, 'SIGSTOP');
+    gate.open();
+    const first = await answer;
+    expect(first.status).toBe(201);
+    expect(logger.lines.join('\n')).toMatch(/Outcome write failed .*fewer than 1 replica/);
+    expect(logger.lines.join('\n')).not.toContain(token);
+    process.kill(replicaPid, 'SIGCONT');
+    const copy = await request(app.url)
+      .post('/scenarios/slow')
+      .set('Idempotency-Token', token)
+      .send({ n: 1 });
+    expect(copy.headers['idempotent-replayed']).toBe('true');
+    expect(gate.runs).toBe(1);
+  });
+
+  it('refuses at start a replica wait the client would give up on first', () => {
+    expect(() => new RedisTokenStore(redis, { minReplicas: 1, replicaTimeoutMs: 2_000 })).toThrow(
+      /replicaTimeoutMs \(2000\) must be below the Redis client's commandTimeout \(2000\)/,
+    );
+  });
+});
