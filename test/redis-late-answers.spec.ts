@@ -11,6 +11,7 @@ import {
 } from './support/app-harness.js';
 import { connectRedis } from './support/redis-clients.js';
 import { type RedisServerHandle, startRedis } from './support/redis-harness.js';
+import { type LossyProxy, startLossyProxy } from './support/lossy-proxy.js';
 import { type SlowAnswersProxy, startSlowAnswersProxy } from './support/slow-answers-proxy.js';
 
 const RATE_LIMIT = 10;
@@ -109,4 +110,45 @@ describe('Redis answers that arrive after the command time-out', () => {
       expect.stringContaining(next.body.token.split('.')[1]),
     ]);
   }, 30_000);
+});
+
+/**
+ * docs/CONTRACT.md, "Store faults": the connection closed after the consume was sent, so Redis
+ * ran it but its answer never came (a failover, a cut link). The caller answered 503; its undo
+ * cannot go right behind the consume and is tried again until Redis answers it.
+ */
+describe('Redis answers lost with the connection', () => {
+  let server: RedisServerHandle;
+  let proxy: LossyProxy;
+  let service: RunningApp;
+
+  beforeAll(async () => {
+    server = await startRedis();
+    // The first command that names a consumed-marker (`:r:`) key is the first consume.
+    proxy = await startLossyProxy(new URL(server.url), /:r:/);
+    service = await startService({ REDIS_URL: proxy.url.replace('http:', 'redis:') });
+  });
+  afterAll(async () => {
+    await service.close();
+    await proxy.close();
+    await server.stop();
+  });
+
+  it('gives the token back once Redis answers again: it works as a first use, once', async () => {
+    const token = await fetchToken(service.url, { scope: SCOPE });
+    const orders = service.app.get(OrdersService);
+    const ordersBefore = orders.count;
+    const lost = await placeOrder(service.url, token);
+    expect([lost.status, proxy.dropped()]).toEqual([503, 1]);
+
+    // The client sends again while the answer is 503 or "in progress", as the contract says.
+    let retried = lost;
+    for (const until = Date.now() + 5_000; Date.now() < until; await sleep(200)) {
+      retried = await placeOrder(service.url, token);
+      if (retried.status !== 503 && retried.body.code !== 'REQUEST_IN_PROGRESS') break;
+    }
+    expect(retried.status).toBe(201);
+    expect(retried.headers['idempotent-replayed']).toBeUndefined();
+    expect(orders.count).toBe(ordersBefore + 1);
+  }, 15_000);
 });

@@ -29,6 +29,7 @@ import { RedisClock } from './redis-clock.js';
 import { OutcomeWaiters } from '../outcomes/outcome-waiters.js';
 import { MAX_WAIT_SECONDS } from '../prefer-header.js';
 import { StoreUnavailableError } from './store-unavailable.error.js';
+import { UndoRetries } from './undo-retries.js';
 
 const SCRIPTS = [
   issueTokens,
@@ -47,8 +48,14 @@ const SCRIPTS = [
 type ScriptCommand = (...keysAndArgs: (string | number)[]) => Promise<unknown>;
 type ScriptCall = [LuaScript, ...(string | number)[]];
 
-/** How ioredis rejects a command whose `commandTimeout` ran out: sent, answer not yet read. */
-const TIMED_OUT = 'Command timed out';
+/** What takes a script's changes back, and how long it is worth trying. */
+interface Undo {
+  calls: ScriptCall[];
+  forMs: number;
+}
+
+/** How ioredis rejects a command it never sent (no connection, no offline queue). */
+const NOT_SENT = 'enableOfflineQueue options is false';
 
 /**
  * A token's member in the caller's limiter sets: 8 of its 22 id characters (48 bits) are unique
@@ -110,6 +117,7 @@ export class RedisTokenStore implements TokenStore {
   private readonly polls = new Map<string, Promise<void>>();
   /** Absent: writes count once the primary has them. */
   private readonly replication?: Replication;
+  private readonly undos = new UndoRetries();
 
   constructor(
     private readonly redis: Redis | Cluster,
@@ -149,7 +157,7 @@ export class RedisTokenStore implements TokenStore {
         deadline,
         ...members,
       ],
-      [[revokeTokens, keys.length, ...keys, binding, ...members]],
+      { calls: [[revokeTokens, keys.length, ...keys, binding, ...members]], forMs: ttlMs },
     )) as [string, number, number, number];
     if (outcome === 'late') throw lateError();
     return issueResult(outcome, [retryAfterMs, remaining, resetMs]);
@@ -177,6 +185,9 @@ export class RedisTokenStore implements TokenStore {
           next.limits.maxOutstanding,
         ]
       : [0, '', 0, 0, 0];
+    const revokeNext: ScriptCall[] = next
+      ? [[revokeTokens, 3, nextKeys[0], keys[2], nextKeys[1], binding, nextMember]]
+      : [];
     const [state, detail, ...issued] = (await this.runOrUndo(
       [
         consumeToken,
@@ -191,22 +202,7 @@ export class RedisTokenStore implements TokenStore {
         deadline,
         ...rotation,
       ],
-      [
-        [releaseToken, ...keys, owner, member],
-        ...(next
-          ? [
-              [
-                revokeTokens,
-                3,
-                nextKeys[0],
-                keys[2],
-                nextKeys[1],
-                binding,
-                nextMember,
-              ] as ScriptCall,
-            ]
-          : []),
-      ],
+      { calls: [[releaseToken, ...keys, owner, member], ...revokeNext], forMs: leaseMs },
       claimedFirst,
     )) as [string, string?, ...number[]];
     switch (state) {
@@ -243,7 +239,7 @@ export class RedisTokenStore implements TokenStore {
         limits.windowMs,
         deadline,
       ],
-      [[releaseKey, ...keys, owner, member]],
+      { calls: [[releaseKey, ...keys, owner, member]], forMs: leaseMs },
       claimedFirst,
     )) as [string, (string | number)?, number?];
     switch (state) {
@@ -272,7 +268,7 @@ export class RedisTokenStore implements TokenStore {
     const marker = this.key(ref, 'r', ref.id);
     const [state, outcome] = (await this.runOrUndo(
       [claimMessage, marker, owner, leaseMs, keepMs, afterCrash, deadline],
-      [[releaseClaim, marker, owner]],
+      { calls: [[releaseClaim, marker, owner]], forMs: leaseMs },
       ([state]) => state === 'claimed' || state === 'reclaimed',
     )) as [string, string?];
     if (state === 'late') throw lateError();
@@ -329,6 +325,7 @@ export class RedisTokenStore implements TokenStore {
   }
 
   async close(): Promise<void> {
+    this.undos.close();
     this.waiters.releaseAll();
     const subscriber = await this.subscriber?.catch(() => undefined);
     this.subscriber = undefined;
@@ -397,36 +394,36 @@ export class RedisTokenStore implements TokenStore {
   }
 
   /**
-   * Runs a script that changes something; when its answer does not come in time, queues the
-   * `undos` right behind it on the same connection (same hash tag, same node), so Redis runs
-   * them after the script whenever it runs the script. The deadline stops a script Redis reaches
-   * late; the undo covers one it ran in time whose answer came too late (slow way back, a
-   * stalled event loop). Not awaited: the caller answers 503 at once either way.
+   * Runs a script that changes something; when its answer is lost (timed out, or the connection
+   * closed after it was sent), runs the `undo` right behind it on the same connection (same hash
+   * tag, same node), so Redis runs it after the script whenever it runs the script; when the
+   * connection is gone, again until Redis answers it (a promoted replica may have the script's
+   * writes), for `undo.forMs`. The deadline stops a script Redis reaches late; the undo covers
+   * one it ran whose answer never came back. Not awaited: the caller answers 503 at once.
    *
-   * A script whose answer says it `claimed` a first use counts only once the replicas have it
-   * (with `minReplicas`): without them it is undone too, as if it had timed out, so that a
-   * failover can never bring back a token whose handler ran.
+   * With `minReplicas`, a script whose answer says it `claimed` a first use counts only once the
+   * replicas have it; without them it is undone as well, and answered 503 as a time-out is: its
+   * handler does not run, so whichever server ends up primary, the token works again.
    */
   private async runOrUndo(
     call: ScriptCall,
-    undos: ScriptCall[],
+    undo: Undo,
     claimed?: (reply: [string]) => boolean,
   ): Promise<unknown> {
     try {
       if (!this.replication || !claimed) return await this.run(...call);
       const [reply, replicated] = await this.runAndWait(call, this.replication);
       if (replicated || !claimed(reply as [string])) return reply;
-      this.undo(undos);
+      this.undo(undo);
       throw notReplicated('claim', this.replication);
     } catch (error) {
-      const { cause } = error as StoreUnavailableError;
-      if (cause instanceof Error && cause.message === TIMED_OUT) this.undo(undos);
+      if (mayHaveRun(error)) this.undo(undo);
       throw error;
     }
   }
 
-  private undo(undos: ScriptCall[]): void {
-    for (const undo of undos) void this.run(...undo).catch(() => undefined);
+  private undo({ calls, forMs }: Undo): void {
+    this.undos.add(() => Promise.all(calls.map((call) => this.run(...call))), forMs);
   }
 
   /**
@@ -528,7 +525,16 @@ function replicationOf(
   return minReplicas > 0 ? { replicas: minReplicas, timeoutMs: replicaTimeoutMs } : undefined;
 }
 
-/** A consume, a key's or a message's first use: what a failover must not bring back undone. */
+/**
+ * Whether a failed script may have run: not when Redis refused it (a reply error: NOSCRIPT,
+ * OOM before its first write, MOVED, CLUSTERDOWN) or when the client never sent it.
+ */
+function mayHaveRun(error: unknown): boolean {
+  const cause = (error as StoreUnavailableError).cause as Error | undefined;
+  return !!cause && cause.name !== 'ReplyError' && !cause.message.endsWith(NOT_SENT);
+}
+
+/** A consume's, a key's first use: the answers whose claim must reach the replicas. */
 function claimedFirst([state]: [string]): boolean {
   return state === 'first';
 }
