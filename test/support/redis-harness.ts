@@ -1,8 +1,11 @@
 /**
  * Throwaway Redis servers for tests: a single server that can be stopped and
  * restarted on the same port (to test outage handling), and a three-master
- * Redis Cluster. Every server is a child `redis-server` process on a free
- * loopback port with persistence off, so tests never touch a system Redis.
+ * Redis Cluster, optionally with a replica per master that failover tests can
+ * promote by killing its master. Every server is a child `redis-server` process
+ * on a free loopback port with persistence off, so tests never touch a system
+ * Redis. (Sentinel groups live in redis-replication-harness.ts, built on the
+ * helpers exported here.)
  *
  * Only Node built-ins are used; `redis-server` and `redis-cli` must be on PATH
  * (`bash scripts/ensure-redis.sh` installs them).
@@ -25,17 +28,36 @@ export interface RedisServerHandle {
 }
 
 export interface RedisClusterHandle {
+  /** Every node, masters and replicas, as clients should be given them. */
   nodes: { host: string; port: number }[];
   /** Kills all nodes and removes their temp dir. */
   stop(): Promise<void>;
+  /** Port of the master that owns `slot` now, as a live node's CLUSTER NODES says. */
+  primaryOfSlot(slot: number): Promise<number>;
+  /** Ports of the live replicas of that master. */
+  replicasOf(primaryPort: number): Promise<number[]>;
+  /** SIGKILLs a node; resolves once its port refuses connections. */
+  kill(port: number): Promise<void>;
+  /** SIGSTOPs a node: it keeps its sockets but answers nothing (a hung, not a dead, server). */
+  pause(port: number): void;
+  /** SIGCONTs a node paused by pause(). */
+  resume(port: number): void;
+  /**
+   * Resolves with the port of `slot`'s new master once every live node reports cluster_state:ok
+   * and agrees that a node other than `oldPort` owns the slot; rejects after `timeoutMs`
+   * (default 20 s) with the live nodes' CLUSTER INFO and CLUSTER NODES.
+   */
+  waitForFailover(slot: number, oldPort: number, timeoutMs?: number): Promise<number>;
 }
 
-const HOST = '127.0.0.1' as const;
+export const HOST = '127.0.0.1' as const;
 const SERVER_START_TIMEOUT_MS = 10_000;
 const CLUSTER_READY_TIMEOUT_MS = 20_000;
 const PORT_CLOSE_TIMEOUT_MS = 5_000;
 const POLL_INTERVAL_MS = 50;
-const CLUSTER_SIZE = 3;
+export const FAILOVER_TIMEOUT_MS = 20_000;
+const CLUSTER_MASTERS = 3;
+const DEFAULT_CLUSTER_NODE_TIMEOUT_MS = 2_000;
 const CLUSTER_SLOTS = 16384;
 // Redis Cluster listens on P + 10000 for its node-to-node bus.
 const CLUSTER_BUS_OFFSET = 10_000;
@@ -82,14 +104,14 @@ function syncExitHook(): void {
   exitHookInstalled = needed;
 }
 
-function makeTempDir(prefix: string): string {
+export function makeTempDir(prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   liveDirs.add(dir);
   syncExitHook();
   return dir;
 }
 
-function removeTempDir(dir: string): void {
+export function removeTempDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
   liveDirs.delete(dir);
   syncExitHook();
@@ -180,7 +202,7 @@ function refusesConnections(port: number): Promise<boolean> {
 }
 
 /** Polls `check` until it returns true; `abort` lets a caller fail fast (e.g. the process died). */
-async function waitUntil(
+export async function waitUntil(
   check: () => Promise<boolean>,
   timeoutMs: number,
   describeTimeout: () => string,
@@ -200,22 +222,22 @@ async function waitUntil(
 // redis-server / redis-cli processes
 // ---------------------------------------------------------------------------
 
-interface RunningServer {
+export interface RunningServer {
   port: number;
   child: ChildProcess;
   logFile: string;
 }
 
 /** Thrown when redis-server dies during startup, typically because another process grabbed the port. */
-class RedisExitedDuringStartup extends Error {}
+export class RedisExitedDuringStartup extends Error {}
 
-function logTail(logFile: string): string {
+export function logTail(logFile: string): string {
   if (!existsSync(logFile)) return '(no log written)';
   return readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-15).join('\n');
 }
 
 /** Spawns redis-server in the foreground and resolves once it answers PING. */
-async function launchRedisServer(
+export function launchRedisServer(
   port: number,
   dir: string,
   extraArgs: string[] = [],
@@ -237,9 +259,26 @@ async function launchRedisServer(
     // stdio is ignored, so keep the log on disk to explain startup failures.
     '--logfile',
     logFile,
+    // A master with replicas otherwise waits 5 s for more of them before it starts the (diskless)
+    // initial sync; these tests start all replicas at once anyway.
+    '--repl-diskless-sync-delay',
+    '0',
     ...extraArgs,
   ];
-  const child = spawn('redis-server', args, { stdio: 'ignore' });
+  return launchRedisProcess('redis-server', args, port, logFile);
+}
+
+/**
+ * Spawns `command` (redis-server, or redis-sentinel with its config file) in the foreground,
+ * tracked so that the exit hook kills it, and resolves once it answers PING on `port`.
+ */
+export async function launchRedisProcess(
+  command: string,
+  args: string[],
+  port: number,
+  logFile: string,
+): Promise<RunningServer> {
+  const child = spawn(command, args, { stdio: 'ignore' });
   // A forgotten stop() must not keep the test runner alive; the exit hook kills it.
   child.unref();
   liveChildren.add(child);
@@ -247,15 +286,13 @@ async function launchRedisServer(
 
   let failure: Error | undefined;
   child.once('error', (err) => {
-    failure = new Error(
-      `Could not spawn redis-server (run scripts/ensure-redis.sh): ${err.message}`,
-    );
+    failure = new Error(`Could not spawn ${command} (run scripts/ensure-redis.sh): ${err.message}`);
   });
   child.once('exit', (code, signal) => {
     liveChildren.delete(child);
     syncExitHook();
     failure ??= new RedisExitedDuringStartup(
-      `redis-server on port ${port} exited during startup (code ${code}, signal ${signal}):\n${logTail(logFile)}`,
+      `${command} on port ${port} exited during startup (code ${code}, signal ${signal}):\n${logTail(logFile)}`,
     );
   });
 
@@ -264,7 +301,7 @@ async function launchRedisServer(
       () => answersPing(port),
       SERVER_START_TIMEOUT_MS,
       () =>
-        `redis-server on port ${port} did not answer PING within ${SERVER_START_TIMEOUT_MS} ms:\n${logTail(logFile)}`,
+        `${command} on port ${port} did not answer PING within ${SERVER_START_TIMEOUT_MS} ms:\n${logTail(logFile)}`,
       () => failure,
     );
   } catch (err) {
@@ -292,7 +329,7 @@ async function killChild(child: ChildProcess): Promise<void> {
 }
 
 /** SIGKILL (no SHUTDOWN, nothing to save anyway), then wait until the port is really closed. */
-async function killServer({ port, child }: RunningServer): Promise<void> {
+export async function killServer({ port, child }: RunningServer): Promise<void> {
   await killChild(child);
   await waitUntil(
     () => refusesConnections(port),
@@ -302,7 +339,7 @@ async function killServer({ port, child }: RunningServer): Promise<void> {
   );
 }
 
-function redisCli(args: string[], timeoutMs = 10_000): Promise<string> {
+export function redisCli(args: string[], timeoutMs = 10_000): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile('redis-cli', args, { timeout: timeoutMs }, (err, stdout, stderr) => {
       if (err)
@@ -360,7 +397,11 @@ export async function startRedis({
 // Cluster
 // ---------------------------------------------------------------------------
 
-async function launchClusterNode(dir: string, reserved: Set<number>): Promise<RunningServer> {
+async function launchClusterNode(
+  dir: string,
+  reserved: Set<number>,
+  nodeTimeoutMs: number,
+): Promise<RunningServer> {
   for (let attempt = 1; ; attempt++) {
     const port = await getFreeClusterPort(reserved);
     try {
@@ -370,7 +411,7 @@ async function launchClusterNode(dir: string, reserved: Set<number>): Promise<Ru
         '--cluster-config-file',
         join(dir, `nodes-${port}.conf`),
         '--cluster-node-timeout',
-        '2000',
+        String(nodeTimeoutMs),
       ]);
     } catch (err) {
       if (!(err instanceof RedisExitedDuringStartup) || attempt >= 3) throw err;
@@ -378,7 +419,7 @@ async function launchClusterNode(dir: string, reserved: Set<number>): Promise<Ru
   }
 }
 
-function parseInfo(text: string): Map<string, string> {
+export function parseInfo(text: string): Map<string, string> {
   const fields = new Map<string, string>();
   for (const line of text.split(/\r?\n/)) {
     const colon = line.indexOf(':');
@@ -387,66 +428,259 @@ function parseInfo(text: string): Map<string, string> {
   return fields;
 }
 
+interface ClusterNodeLine {
+  id: string;
+  port: number;
+  flags: string[];
+  /** The master's id for a replica, '-' for a master. */
+  masterId: string;
+  /** Owned slot ranges, inclusive; importing/migrating markers `[...]` left out. */
+  slots: [number, number][];
+}
+
+/** CLUSTER NODES lines: <id> <ip:port@bus[,hostname]> <flags> <master> <ping> <pong> <epoch> <link> <slots...> */
+export function parseClusterNodes(text: string): ClusterNodeLine[] {
+  return text
+    .split('\n')
+    .map((line) => line.trim().split(' '))
+    .filter((fields) => fields.length >= 8)
+    .map(([id, address, flags, masterId, , , , , ...slots]) => ({
+      id,
+      port: Number(address.split('@')[0].split(':').pop()),
+      flags: flags.split(','),
+      masterId,
+      slots: slots
+        .filter((range) => !range.startsWith('['))
+        .map((range) => {
+          const [from, to = from] = range.split('-').map(Number);
+          return [from, to] as [number, number];
+        }),
+    }));
+}
+
+function ownerOfSlot(nodes: ClusterNodeLine[], slot: number): ClusterNodeLine | undefined {
+  return nodes.find((node) => node.slots.some(([from, to]) => slot >= from && slot <= to));
+}
+
 /**
  * `redis-cli --cluster create` returns once the slots are assigned, but nodes
  * may still disagree for a moment; clients that connect then get MOVED loops
- * or CLUSTERDOWN. Wait until every node sees a healthy cluster of all nodes.
+ * or CLUSTERDOWN. Wait until every node sees a healthy cluster of all nodes,
+ * and knows every replica as one: a master votes in a failover only for a node
+ * it knows as a replica of the failed master.
  */
-async function waitForClusterReady(ports: number[]): Promise<void> {
+async function waitForClusterReady(ports: number[], replicaCount: number): Promise<void> {
   const lastInfo = new Map<number, string>();
   const nodeIsReady = async (port: number) => {
-    const text = await redisCli(['-h', HOST, '-p', String(port), 'cluster', 'info']).catch(
-      (err: Error) => err.message,
+    const [info, nodes] = await Promise.all(
+      ['info', 'nodes'].map((sub) =>
+        redisCli(['-h', HOST, '-p', String(port), 'cluster', sub]).catch(
+          (err: Error) => err.message,
+        ),
+      ),
     );
-    lastInfo.set(port, text);
-    const info = parseInfo(text);
+    lastInfo.set(port, `${info.trim()}\n${nodes.trim()}`);
+    const fields = parseInfo(info);
     return (
-      info.get('cluster_state') === 'ok' &&
-      info.get('cluster_slots_ok') === String(CLUSTER_SLOTS) &&
-      info.get('cluster_known_nodes') === String(ports.length)
+      fields.get('cluster_state') === 'ok' &&
+      fields.get('cluster_slots_ok') === String(CLUSTER_SLOTS) &&
+      fields.get('cluster_known_nodes') === String(ports.length) &&
+      parseClusterNodes(nodes).filter((node) => node.flags.includes('slave')).length ===
+        replicaCount
     );
   };
   await waitUntil(
     async () => (await Promise.all(ports.map(nodeIsReady))).every(Boolean),
     CLUSTER_READY_TIMEOUT_MS,
     () =>
-      `Redis Cluster on ports ${ports.join(', ')} not ready within ${CLUSTER_READY_TIMEOUT_MS} ms. Last CLUSTER INFO:\n` +
+      `Redis Cluster on ports ${ports.join(', ')} not ready within ${CLUSTER_READY_TIMEOUT_MS} ms. Last CLUSTER INFO and NODES:\n` +
+      [...lastInfo].map(([port, text]) => `--- ${port}\n${text}`).join('\n'),
+  );
+}
+
+/**
+ * Every node of `ports` that is a replica has finished its initial sync (master_link_status:up),
+ * and at least `replicaCount` of them are replicas. Until then a replica has no data to be
+ * promoted with, and a Sentinel or cluster failover would refuse or lose it.
+ */
+export async function waitForReplicasLinked(
+  ports: number[],
+  replicaCount: number,
+  timeoutMs = CLUSTER_READY_TIMEOUT_MS,
+): Promise<void> {
+  const lastInfo = new Map<number, string>();
+  const linkedReplica = async (port: number) => {
+    const text = await redisCli(['-h', HOST, '-p', String(port), 'info', 'replication']).catch(
+      (err: Error) => err.message,
+    );
+    lastInfo.set(port, text);
+    const info = parseInfo(text);
+    return info.get('role') === 'slave' && info.get('master_link_status') === 'up';
+  };
+  await waitUntil(
+    async () =>
+      (await Promise.all(ports.map(linkedReplica))).filter(Boolean).length >= replicaCount,
+    timeoutMs,
+    () =>
+      `Fewer than ${replicaCount} of ${ports.join(', ')} are replicas in sync within ${timeoutMs} ms. Last INFO replication:\n` +
       [...lastInfo].map(([port, text]) => `--- ${port}\n${text.trim()}`).join('\n'),
   );
 }
 
-export async function startRedisCluster(): Promise<RedisClusterHandle> {
+export interface NodeControls {
+  kill(port: number): Promise<void>;
+  pause(port: number): void;
+  resume(port: number): void;
+  /** Ports neither killed nor paused: the ones worth asking. */
+  answering(): number[];
+}
+
+/** kill/pause/resume by port for the servers in `servers`; kill() removes a server from it, so stop() skips it. */
+export function controlNodes(servers: Map<number, RunningServer>): NodeControls {
+  const paused = new Set<number>();
+  const server = (port: number) => {
+    const found = servers.get(port);
+    if (!found) throw new Error(`No running node on port ${port} (killed already?)`);
+    return found;
+  };
+  return {
+    async kill(port) {
+      const victim = server(port);
+      servers.delete(port);
+      paused.delete(port);
+      await killServer(victim);
+    },
+    pause(port) {
+      server(port).child.kill('SIGSTOP');
+      paused.add(port);
+    },
+    resume(port) {
+      server(port).child.kill('SIGCONT');
+      paused.delete(port);
+    },
+    answering: () => [...servers.keys()].filter((port) => !paused.has(port)),
+  };
+}
+
+async function clusterNodesOf(port: number): Promise<ClusterNodeLine[]> {
+  return parseClusterNodes(
+    await redisCli(['-h', HOST, '-p', String(port), 'cluster', 'nodes'], 2_000),
+  );
+}
+
+/** What one live node thinks: undefined unless cluster_state:ok and some node owns `slot`. */
+async function slotOwnerIfOk(port: number, slot: number, log: Map<number, string>) {
+  try {
+    const [info, nodes] = await Promise.all(
+      ['info', 'nodes'].map((sub) =>
+        redisCli(['-h', HOST, '-p', String(port), 'cluster', sub], 2_000),
+      ),
+    );
+    log.set(port, `${info.trim()}\n${nodes.trim()}`);
+    if (parseInfo(info).get('cluster_state') !== 'ok') return undefined;
+    return ownerOfSlot(parseClusterNodes(nodes), slot)?.port;
+  } catch (err) {
+    log.set(port, (err as Error).message);
+    return undefined;
+  }
+}
+
+export async function startRedisCluster({
+  replicasPerPrimary = 0,
+  nodeTimeoutMs = DEFAULT_CLUSTER_NODE_TIMEOUT_MS,
+}: { replicasPerPrimary?: 0 | 1; nodeTimeoutMs?: number } = {}): Promise<RedisClusterHandle> {
   const dir = makeTempDir('redis-cluster-');
-  const servers: RunningServer[] = [];
+  const servers = new Map<number, RunningServer>();
+  const controls = controlNodes(servers);
   const stop = async () => {
-    await Promise.all(servers.splice(0).map(killServer));
+    const running = [...servers.values()];
+    servers.clear();
+    await Promise.all(running.map(killServer));
     removeTempDir(dir);
   };
 
   try {
     const reserved = new Set<number>();
+    const replicaCount = CLUSTER_MASTERS * replicasPerPrimary;
     // allSettled, not all: on a failure the nodes that did start must still be stopped.
     const launches = await Promise.allSettled(
-      Array.from({ length: CLUSTER_SIZE }, () => launchClusterNode(dir, reserved)),
+      Array.from({ length: CLUSTER_MASTERS + replicaCount }, () =>
+        launchClusterNode(dir, reserved, nodeTimeoutMs),
+      ),
     );
-    for (const launch of launches) if (launch.status === 'fulfilled') servers.push(launch.value);
+    for (const launch of launches)
+      if (launch.status === 'fulfilled') servers.set(launch.value.port, launch.value);
     const failed = launches.find((launch) => launch.status === 'rejected');
     if (failed) throw failed.reason;
 
-    const ports = servers.map((server) => server.port);
+    const ports = [...servers.keys()];
+    // All nodes share one host, so redis-cli warns that replicas sit beside their masters; fine here.
     await redisCli(
       [
         '--cluster',
         'create',
         ...ports.map((port) => `${HOST}:${port}`),
         '--cluster-replicas',
-        '0',
+        String(replicasPerPrimary),
         '--cluster-yes',
       ],
       CLUSTER_READY_TIMEOUT_MS,
     );
-    await waitForClusterReady(ports);
-    return { nodes: ports.map((port) => ({ host: HOST, port })), stop };
+    await waitForClusterReady(ports, replicaCount);
+    await waitForReplicasLinked(ports, replicaCount);
+
+    /** Any node that answers will do: they all agree once waitForClusterReady/waitForFailover passed. */
+    const askAnyNode = async () => {
+      const [port] = controls.answering();
+      if (port === undefined) throw new Error('No cluster node left that answers');
+      return clusterNodesOf(port);
+    };
+
+    return {
+      nodes: ports.map((port) => ({ host: HOST, port })),
+      stop,
+      kill: controls.kill,
+      pause: controls.pause,
+      resume: controls.resume,
+      async primaryOfSlot(slot) {
+        const owner = ownerOfSlot(await askAnyNode(), slot);
+        if (!owner) throw new Error(`No node owns slot ${slot}`);
+        return owner.port;
+      },
+      async replicasOf(primaryPort) {
+        const nodes = await askAnyNode();
+        const primary = nodes.find((node) => node.port === primaryPort);
+        if (!primary) throw new Error(`No cluster node on port ${primaryPort}`);
+        const live = new Set(servers.keys());
+        return nodes
+          .filter((node) => node.masterId === primary.id && !node.flags.includes('fail'))
+          .map((node) => node.port)
+          .filter((port) => live.has(port));
+      },
+      async waitForFailover(slot, oldPort, timeoutMs = FAILOVER_TIMEOUT_MS) {
+        const log = new Map<number, string>();
+        let newPort = 0;
+        await waitUntil(
+          async () => {
+            const owners = await Promise.all(
+              controls.answering().map((port) => slotOwnerIfOk(port, slot, log)),
+            );
+            newPort = owners[0] ?? 0;
+            return (
+              owners.length > 0 &&
+              newPort !== oldPort &&
+              servers.has(newPort) &&
+              owners.every((owner) => owner === newPort)
+            );
+          },
+          timeoutMs,
+          () =>
+            `Slot ${slot} did not fail over from port ${oldPort} within ${timeoutMs} ms. Last CLUSTER INFO and NODES of the live nodes:\n` +
+            [...log].map(([port, text]) => `--- ${port}\n${text}`).join('\n'),
+        );
+        return newPort;
+      },
+    };
   } catch (err) {
     await stop();
     throw err;
