@@ -38,6 +38,8 @@ export interface RedisClusterHandle {
   replicasOf(primaryPort: number): Promise<number[]>;
   /** SIGKILLs a node; resolves once its port refuses connections. */
   kill(port: number): Promise<void>;
+  /** Starts a killed node again on its port (see NodeControls.restart). */
+  restart(port: number): Promise<void>;
   /** SIGSTOPs a node: it keeps its sockets but answers nothing (a hung, not a dead, server). */
   pause(port: number): void;
   /** SIGCONTs a node paused by pause(). */
@@ -226,6 +228,8 @@ export interface RunningServer {
   port: number;
   child: ChildProcess;
   logFile: string;
+  /** Starts the same process again on the same port and dir (after it was killed). */
+  relaunch(): Promise<RunningServer>;
 }
 
 /** Thrown when redis-server dies during startup, typically because another process grabbed the port. */
@@ -309,7 +313,7 @@ export async function launchRedisProcess(
     await killChild(child);
     throw err;
   }
-  return { port, child, logFile };
+  return { port, child, logFile, relaunch: () => launchRedisProcess(command, args, port, logFile) };
 }
 
 function hasExited(child: ChildProcess): boolean {
@@ -529,6 +533,12 @@ export async function waitForReplicasLinked(
 
 export interface NodeControls {
   kill(port: number): Promise<void>;
+  /**
+   * Starts a killed node again, as an operator brings a failed server back: a Cluster node
+   * rejoins from its nodes.conf (as a replica, if it was failed over); a Sentinel data node
+   * starts as a master, and the sentinels turn it into a replica of the promoted one.
+   */
+  restart(port: number): Promise<void>;
   pause(port: number): void;
   resume(port: number): void;
   /** Ports neither killed nor paused: the ones worth asking. */
@@ -538,6 +548,7 @@ export interface NodeControls {
 /** kill/pause/resume by port for the servers in `servers`; kill() removes a server from it, so stop() skips it. */
 export function controlNodes(servers: Map<number, RunningServer>): NodeControls {
   const paused = new Set<number>();
+  const killed = new Map<number, RunningServer>();
   const server = (port: number) => {
     const found = servers.get(port);
     if (!found) throw new Error(`No running node on port ${port} (killed already?)`);
@@ -548,7 +559,14 @@ export function controlNodes(servers: Map<number, RunningServer>): NodeControls 
       const victim = server(port);
       servers.delete(port);
       paused.delete(port);
+      killed.set(port, victim);
       await killServer(victim);
+    },
+    async restart(port) {
+      const victim = killed.get(port);
+      if (!victim) throw new Error(`No killed node on port ${port}`);
+      killed.delete(port);
+      servers.set(port, await victim.relaunch());
     },
     pause(port) {
       server(port).child.kill('SIGSTOP');
@@ -640,6 +658,7 @@ export async function startRedisCluster({
       nodes: ports.map((port) => ({ host: HOST, port })),
       stop,
       kill: controls.kill,
+      restart: controls.restart,
       pause: controls.pause,
       resume: controls.resume,
       async primaryOfSlot(slot) {

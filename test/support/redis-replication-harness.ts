@@ -42,6 +42,8 @@ export interface SentinelGroupHandle {
   primaryPort(): Promise<number>;
   /** SIGKILL a data node; resolves once its port refuses connections. */
   kill(port: number): Promise<void>;
+  /** Starts a killed node again on its port (see NodeControls.restart). */
+  restart(port: number): Promise<void>;
   /** SIGSTOP a data node: it keeps its sockets but answers nothing. */
   pause(port: number): void;
   /** SIGCONT a data node paused by pause(). */
@@ -307,6 +309,7 @@ export async function startSentinelGroup(
       name: SENTINEL_NAME,
       nodes,
       kill: controls.kill,
+      restart: controls.restart,
       pause: controls.pause,
       resume: controls.resume,
       stop,
