@@ -4,7 +4,7 @@
  *
  *   node scripts/bench/load.mjs --url http://127.0.0.1:PORT/orders [--method POST]
  *     [--body JSON] [--header name=value ...] [--take NAME=FILE | --fresh NAME | --cycle NAME=FILE]
- *     [--connections 50] [--duration 10] [--rate REQ_PER_S]
+ *     [--connections 50] [--duration 10] [--rate REQ_PER_S] [--fine-latency]
  *
  * At most one header may change from request to request:
  *   --take NAME=FILE   the next line of FILE per request (pre-issued tokens); when they run out
@@ -14,7 +14,11 @@
  *   --cycle NAME=FILE  the lines of FILE in turn, from the first again after the last (callers)
  *
  * Prints autocannon's result as JSON, plus `perRequest: { header, mode, available, used,
- * exhausted }` and `loaderCpuSeconds`.
+ * exhausted }` and `loaderCpuSeconds`. autocannon's `latency` has whole milliseconds (its
+ * histogram keeps integers), too coarse for a difference of a fraction of one: with
+ * `--fine-latency` the output also has `fineLatencyMs: { samples, mean, p50, p90, p99, p99_9,
+ * max }`, from every 2xx answer's own time (autocannon's, in ms with µs digits), uncorrected
+ * for coordinated omission.
  */
 import autocannon from 'autocannon';
 import { randomUUID } from 'node:crypto';
@@ -23,7 +27,8 @@ import { parseArgs } from 'node:util';
 
 const USAGE =
   'usage: load.mjs --url URL [--method M] [--body TEXT] [--header NAME=VALUE ...] ' +
-  '[--take NAME=FILE | --fresh NAME | --cycle NAME=FILE] [--connections N] [--duration S] [--rate R]';
+  '[--take NAME=FILE | --fresh NAME | --cycle NAME=FILE] [--connections N] [--duration S] [--rate R] ' +
+  '[--fine-latency]';
 
 function fail(message) {
   console.error(`${message}\n${USAGE}`);
@@ -42,6 +47,7 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '50' },
     duration: { type: 'string', default: '10' },
     rate: { type: 'string', default: '0' }, // requests/s over all connections; 0: unlimited
+    'fine-latency': { type: 'boolean', default: false },
   },
 });
 if (!values.url) fail('--url is required');
@@ -95,6 +101,37 @@ function withNextValue(request) {
   return { ...request, headers: { ...request.headers, [source.header]: value } };
 }
 
+/** Every 2xx answer's time in ms, for --fine-latency (grows by doubling). */
+const fine = { times: new Float64Array(values['fine-latency'] ? 65_536 : 0), count: 0 };
+
+function recordFine(_client, statusCode, _bytes, responseTime) {
+  if (statusCode < 200 || statusCode > 299) return;
+  if (fine.count === fine.times.length) {
+    const grown = new Float64Array(fine.times.length * 2);
+    grown.set(fine.times);
+    fine.times = grown;
+  }
+  fine.times[fine.count++] = responseTime;
+}
+
+/** Nearest-rank percentiles of the recorded times, in ms rounded to µs. */
+function fineLatency() {
+  const sorted = fine.times.subarray(0, fine.count).sort();
+  const ms = (value) => Math.round(value * 1000) / 1000;
+  const at = (p) =>
+    ms(sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]);
+  if (sorted.length === 0) return { samples: 0 };
+  return {
+    samples: sorted.length,
+    mean: ms(sorted.reduce((sum, value) => sum + value, 0) / sorted.length),
+    p50: at(50),
+    p90: at(90),
+    p99: at(99),
+    p99_9: at(99.9),
+    max: ms(sorted[sorted.length - 1]),
+  };
+}
+
 const cpuAtStart = process.cpuUsage();
 instance = autocannon(
   {
@@ -127,10 +164,12 @@ instance = autocannon(
           ...counts,
         },
         loaderCpuSeconds: (cpu.user + cpu.system) / 1e6,
+        ...(values['fine-latency'] ? { fineLatencyMs: fineLatency() } : {}),
       }),
       () => process.exit(0), // do not wait for autocannon's timers: the result is out
     );
   },
 );
+if (values['fine-latency']) instance.on('response', recordFine);
 // Fewer values than connections: they ran out while autocannon was still connecting.
 if (counts.exhausted > 0) instance.stop();

@@ -6,11 +6,15 @@ import { Redis } from 'ioredis';
 import { HOST } from './settings.mjs';
 import { freePort, startProcess, waitFor } from './processes.mjs';
 
-/** No persistence: nothing the benchmark writes survives it, and no fork for RDB during a run. */
-export async function startRedis() {
+/**
+ * No persistence: nothing the benchmark writes survives it, and no fork for RDB during a run.
+ * `name` labels the process in progress and errors; `extraArgs` go after the defaults (a
+ * replica's `--replicaof HOST PORT`, a primary's `--repl-diskless-sync-delay 0`).
+ */
+export async function startRedis({ name = 'redis-server', extraArgs = [] } = {}) {
   const port = await freePort();
   const child = startProcess(
-    'redis-server',
+    name,
     'redis-server',
     [
       '--port',
@@ -25,6 +29,7 @@ export async function startRedis() {
       'no',
       '--loglevel',
       'warning',
+      ...extraArgs,
     ],
     { critical: true },
   );
@@ -38,7 +43,7 @@ export async function startRedis() {
   // Refused connects are expected until redis-server listens; real failures reject the commands.
   admin.on('error', () => {});
   await waitFor(
-    'redis-server',
+    name,
     async () => {
       if (admin.status === 'wait' || admin.status === 'end') await admin.connect();
       return (await admin.ping()) === 'PONG';
