@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import calculateSlot from 'cluster-key-slot';
 import type { Cluster, Redis } from 'ioredis';
 import type {
   ClaimCommand,
@@ -63,6 +64,13 @@ const NOT_SENT = 'enableOfflineQueue options is false';
  */
 const LIMITER_MEMBER_LENGTH = 8;
 
+/**
+ * After replicas missed a WAIT, how long claims on their primary skip it and count as not
+ * replicated (503 at once): a WAIT blocks its connection, so waiting on a replica that is down
+ * would hold every command behind it, issuance and replays too. One claim per period tries again.
+ */
+const REPLICAS_BEHIND_MS = 1_000;
+
 /** How often a Cluster's waiting copies look at their marker (one poll per marker, not per copy). */
 const POLL_MS = 100;
 
@@ -117,6 +125,8 @@ export class RedisTokenStore implements TokenStore {
   private readonly polls = new Map<string, Promise<void>>();
   /** Absent: writes count once the primary has them. */
   private readonly replication?: Replication;
+  /** Until when the replicas of a primary (`''` on a single Redis, else its address) count as behind. */
+  private readonly behindUntil = new Map<string, number>();
   private readonly undos = new UndoRetries();
 
   constructor(
@@ -294,7 +304,7 @@ export class RedisTokenStore implements TokenStore {
       this.channel,
     ];
     if (!this.replication) return (await this.run(...call)) === 1;
-    const [recorded, replicated] = await this.runAndWait(call, this.replication);
+    const [recorded, replicated] = await this.runReplicated(call, this.replication);
     // Kept on the primary, where copies find it; only a failover before the replicas copy it
     // loses it, and then copies see the token as used: nothing runs twice either way.
     if (recorded === 1 && !replicated) throw notReplicated('outcome', this.replication);
@@ -412,7 +422,7 @@ export class RedisTokenStore implements TokenStore {
   ): Promise<unknown> {
     try {
       if (!this.replication || !claimed) return await this.run(...call);
-      const [reply, replicated] = await this.runAndWait(call, this.replication);
+      const [reply, replicated] = await this.runReplicated(call, this.replication);
       if (replicated || !claimed(reply as [string])) return reply;
       this.undo(undo);
       throw notReplicated('claim', this.replication);
@@ -424,6 +434,30 @@ export class RedisTokenStore implements TokenStore {
 
   private undo({ calls, forMs }: Undo): void {
     this.undos.add(() => Promise.all(calls.map((call) => this.run(...call))), forMs);
+  }
+
+  /**
+   * The script and whether the replicas have its writes: by WAIT ({@link runAndWait}), or, while
+   * its primary's replicas are behind ({@link REPLICAS_BEHIND_MS} after they last missed one),
+   * not asked: not replicated.
+   */
+  private async runReplicated(
+    call: ScriptCall,
+    replication: Replication,
+  ): Promise<[unknown, boolean]> {
+    const primary = this.primaryOf(call[1] as string);
+    if ((this.behindUntil.get(primary) ?? 0) > Date.now()) return [await this.run(...call), false];
+    const [reply, replicated] = await this.runAndWait(call, replication);
+    if (replicated) this.behindUntil.delete(primary);
+    else this.behindUntil.set(primary, Date.now() + REPLICAS_BEHIND_MS);
+    return [reply, replicated];
+  }
+
+  /** Which primary holds `key`: its address from the Cluster's slot table; `''` on a single Redis. */
+  private primaryOf(key: string): string {
+    return this.redis.isCluster
+      ? ((this.redis as Cluster).slots[calculateSlot(key)]?.[0] ?? '')
+      : '';
   }
 
   /**
