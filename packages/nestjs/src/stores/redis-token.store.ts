@@ -1,5 +1,4 @@
 import { performance } from 'node:perf_hooks';
-import calculateSlot from 'cluster-key-slot';
 import type { Cluster, Redis } from 'ioredis';
 import type {
   ClaimCommand,
@@ -13,7 +12,7 @@ import type {
   TokenRef,
   TokenStore,
 } from '../interfaces/token-store.interface.js';
-import type { LuaScript } from './lua/lua-script.js';
+import type { ScriptCall } from './lua/lua-script.js';
 import {
   claimKey,
   claimMessage,
@@ -30,6 +29,7 @@ import { RedisClock } from './redis-clock.js';
 import { OutcomeWaiters } from '../outcomes/outcome-waiters.js';
 import { MAX_WAIT_SECONDS } from '../prefer-header.js';
 import { StoreUnavailableError } from './store-unavailable.error.js';
+import { type Replication, ReplicatedWrites } from './replicated-writes.js';
 import { UndoRetries } from './undo-retries.js';
 
 const SCRIPTS = [
@@ -47,7 +47,6 @@ const SCRIPTS = [
 
 /** What `defineCommand` adds to a client, looked up by name rather than declared on every consumer's `Redis` type. */
 type ScriptCommand = (...keysAndArgs: (string | number)[]) => Promise<unknown>;
-type ScriptCall = [LuaScript, ...(string | number)[]];
 
 /** What takes a script's changes back, and how long it is worth trying. */
 interface Undo {
@@ -64,13 +63,6 @@ const NOT_SENT = 'enableOfflineQueue options is false';
  */
 const LIMITER_MEMBER_LENGTH = 8;
 
-/**
- * After replicas missed a WAIT, how long claims on their primary skip it and count as not
- * replicated (503 at once): a WAIT blocks its connection, so waiting on a replica that is down
- * would hold every command behind it, issuance and replays too. One claim per period tries again.
- */
-const REPLICAS_BEHIND_MS = 1_000;
-
 /** How often a Cluster's waiting copies look at their marker (one poll per marker, not per copy). */
 const POLL_MS = 100;
 
@@ -80,9 +72,6 @@ const POLL_MS = 100;
  * fires (at most half the time-out).
  */
 const DEADLINE_MARGIN_MS = 500;
-
-/** How a pipeline reports each command: its error, or its reply. */
-type PipelineResults = [Error | null, unknown][] | null;
 
 export interface RedisTokenStoreOptions {
   /** Prepended to every key, before the `{tag}` hash tag. Default `idem:`. */
@@ -96,12 +85,6 @@ export interface RedisTokenStoreOptions {
   minReplicas?: number;
   /** How long the claim waits for them, in ms; below the client's `commandTimeout`. Default 500. */
   replicaTimeoutMs?: number;
-}
-
-/** How many replicas must acknowledge a claim, and how long it waits for them. */
-interface Replication {
-  replicas: number;
-  timeoutMs: number;
 }
 
 /**
@@ -125,8 +108,7 @@ export class RedisTokenStore implements TokenStore {
   private readonly polls = new Map<string, Promise<void>>();
   /** Absent: writes count once the primary has them. */
   private readonly replication?: Replication;
-  /** Until when the replicas of a primary (`''` on a single Redis, else its address) count as behind. */
-  private readonly behindUntil = new Map<string, number>();
+  private readonly replicated?: ReplicatedWrites;
   private readonly undos = new UndoRetries();
 
   constructor(
@@ -139,6 +121,8 @@ export class RedisTokenStore implements TokenStore {
     const timeoutMs = commandTimeoutOf(redis);
     if (timeoutMs) this.budgetMs = Math.max(timeoutMs / 2, timeoutMs - DEADLINE_MARGIN_MS);
     this.replication = replicationOf(options, timeoutMs);
+    if (this.replication)
+      this.replicated = new ReplicatedWrites(redis, this.replication, (call) => this.send(call));
     for (const { name, numberOfKeys, lua } of SCRIPTS)
       redis.defineCommand(name, { numberOfKeys: numberOfKeys ?? undefined, lua });
   }
@@ -303,11 +287,11 @@ export class RedisTokenStore implements TokenStore {
       keepMs,
       this.channel,
     ];
-    if (!this.replication) return (await this.run(...call)) === 1;
-    const [recorded, replicated] = await this.runReplicated(call, this.replication);
+    if (!this.replicated) return (await this.run(...call)) === 1;
+    const [recorded, replicated] = await this.call(() => this.replicated!.run(call));
     // Kept on the primary, where copies find it; only a failover before the replicas copy it
     // loses it, and then copies see the token as used: nothing runs twice either way.
-    if (recorded === 1 && !replicated) throw notReplicated('outcome', this.replication);
+    if (recorded === 1 && !replicated) throw notReplicated('outcome', this.replication!);
     return recorded === 1;
   }
 
@@ -421,11 +405,11 @@ export class RedisTokenStore implements TokenStore {
     claimed?: (reply: [string]) => boolean,
   ): Promise<unknown> {
     try {
-      if (!this.replication || !claimed) return await this.run(...call);
-      const [reply, replicated] = await this.runReplicated(call, this.replication);
+      if (!this.replicated || !claimed) return await this.run(...call);
+      const [reply, replicated] = await this.call(() => this.replicated!.run(call));
       if (replicated || !claimed(reply as [string])) return reply;
       this.undo(undo);
-      throw notReplicated('claim', this.replication);
+      throw notReplicated('claim', this.replication!);
     } catch (error) {
       if (mayHaveRun(error)) this.undo(undo);
       throw error;
@@ -436,66 +420,15 @@ export class RedisTokenStore implements TokenStore {
     this.undos.add(() => Promise.all(calls.map((call) => this.run(...call))), forMs);
   }
 
-  /**
-   * The script and whether the replicas have its writes: by WAIT ({@link runAndWait}), or, while
-   * its primary's replicas are behind ({@link REPLICAS_BEHIND_MS} after they last missed one),
-   * not asked: not replicated.
-   */
-  private async runReplicated(
-    call: ScriptCall,
-    replication: Replication,
-  ): Promise<[unknown, boolean]> {
-    const primary = this.primaryOf(call[1] as string);
-    if ((this.behindUntil.get(primary) ?? 0) > Date.now()) return [await this.run(...call), false];
-    const [reply, replicated] = await this.runAndWait(call, replication);
-    if (replicated) this.behindUntil.delete(primary);
-    else this.behindUntil.set(primary, Date.now() + REPLICAS_BEHIND_MS);
-    return [reply, replicated];
+  private run(...call: ScriptCall): Promise<unknown> {
+    return this.call(() => this.send(call));
   }
 
-  /** Which primary holds `key`: its address from the Cluster's slot table; `''` on a single Redis. */
-  private primaryOf(key: string): string {
-    return this.redis.isCluster
-      ? ((this.redis as Cluster).slots[calculateSlot(key)]?.[0] ?? '')
-      : '';
-  }
-
-  /**
-   * The script with `WAIT replicas timeout` right behind it, in one pipeline: one write on one
-   * connection (on a Cluster, the node of the script's slot; a redirect moves both), so the
-   * WAIT counts the replicas that hold the script's writes. The second answer says whether
-   * they all did in time. By EVALSHA rather than the client's script command, which resends a
-   * script Redis does not know on its own, behind the WAIT; here a NOSCRIPT (a promoted replica
-   * never loaded it) sends the script itself, with its WAIT, once more.
-   */
-  private async runAndWait(
-    [script, ...keysAndArgs]: ScriptCall,
-    { replicas, timeoutMs }: Replication,
-  ): Promise<[unknown, boolean]> {
-    // A script of `null` keys has its key count first among the caller's arguments.
-    const args = (
-      script.numberOfKeys === null ? keysAndArgs : [script.numberOfKeys, ...keysAndArgs]
-    ) as [number, ...(string | number)[]];
-    const send = (command: 'evalsha' | 'eval', body: string) => {
-      this.holdWrites();
-      const pipeline = this.redis.pipeline();
-      pipeline[command](body, ...args).wait(replicas, timeoutMs);
-      return this.call((): Promise<PipelineResults> => pipeline.exec());
-    };
-    let results = await send('evalsha', script.sha1);
-    if (results?.[0][0]?.message.startsWith('NOSCRIPT')) results = await send('eval', script.lua);
-    const [[error, reply], [waitError, acknowledged]] = results ?? [
-      [new Error('no answer'), null],
-      [null, 0],
-    ];
-    if (error) throw new StoreUnavailableError(error);
-    return [reply, !waitError && Number(acknowledged) >= replicas];
-  }
-
-  private run(script: LuaScript, ...keysAndArgs: (string | number)[]): Promise<unknown> {
+  /** The script by the client's own command for it (EVALSHA, EVAL on a new connection). */
+  private send([script, ...keysAndArgs]: ScriptCall): Promise<unknown> {
     const command = (this.redis as unknown as Record<string, ScriptCommand>)[script.name];
     this.holdWrites();
-    return this.call(() => command.apply(this.redis, keysAndArgs));
+    return command.apply(this.redis, keysAndArgs);
   }
 
   /**

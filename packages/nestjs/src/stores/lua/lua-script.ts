@@ -8,3 +8,6 @@ export interface LuaScript {
   sha1: string;
   lua: string;
 }
+
+/** A script with its keys and arguments, as the store runs it. */
+export type ScriptCall = [LuaScript, ...(string | number)[]];
