@@ -141,6 +141,40 @@ describe('minReplicas on a primary with one replica', () => {
     expect(gate.runsOf.get('b')).toBe(1);
   });
 
+  it('answers a replay at once, though a first use sent with it waits for the replica', async () => {
+    const store = new RedisTokenStore(redis, {
+      minReplicas: 1,
+      replicaTimeoutMs: REPLICA_TIMEOUT_MS,
+      keyPrefix: 'batch-test:',
+    });
+    const limits = { bucket: 'b', rateLimit: 1_000, windowMs: 60_000, maxOutstanding: 1_000 };
+    const used = { tag: 'batch', id: 'used-token-0001' };
+    const fresh = { tag: 'batch', id: 'fresh-token-001' };
+    for (const ref of [used, fresh])
+      await store.issue({ ref, binding: 'b', ttlMs: 60_000, limits });
+    const consume = (ref: typeof used, owner: string) =>
+      store.consume({
+        ref,
+        bucket: 'b',
+        binding: 'b',
+        fingerprint: 'f',
+        owner,
+        leaseMs: 5_000,
+        keepMs: 60_000,
+      });
+    expect(await consume(used, 'first')).toEqual({ state: 'first' });
+    expect(await store.recordOutcome(used, 'first', 'the answer', 60_000)).toBe(true);
+
+    process.kill(replicaPid, 'SIGSTOP');
+    // Sent in one turn: one pipeline, one WAIT behind both scripts.
+    const firstUse = timed(() => consume(fresh, 'second').catch((error: unknown) => error));
+    const replay = timed(() => consume(used, 'copy'));
+    expect((await replay).answer).toEqual({ state: 'done', outcome: 'the answer' });
+    expect((await replay).ms).toBeLessThan(REPLICA_TIMEOUT_MS / 2);
+    expect((await firstUse).answer).toBeInstanceOf(StoreUnavailableError);
+    expect((await firstUse).ms).toBeGreaterThanOrEqual(REPLICA_TIMEOUT_MS - 20);
+  });
+
   it('treats a client-chosen key the same way (POST /payments)', async () => {
     const service = await startService({ REDIS_URL: primary.url, REDIS_MIN_REPLICAS: '1' });
     running.push(service);

@@ -288,7 +288,9 @@ export class RedisTokenStore implements TokenStore {
       this.channel,
     ];
     if (!this.replicated) return (await this.run(...call)) === 1;
-    const [recorded, replicated] = await this.call(() => this.replicated!.run(call));
+    const [recorded, replicated] = await this.call(() =>
+      this.replicated!.run(call, (reply) => reply === 1),
+    );
     // Kept on the primary, where copies find it; only a failover before the replicas copy it
     // loses it, and then copies see the token as used: nothing runs twice either way.
     if (recorded === 1 && !replicated) throw notReplicated('outcome', this.replication!);
@@ -406,8 +408,10 @@ export class RedisTokenStore implements TokenStore {
   ): Promise<unknown> {
     try {
       if (!this.replicated || !claimed) return await this.run(...call);
-      const [reply, replicated] = await this.call(() => this.replicated!.run(call));
-      if (replicated || !claimed(reply as [string])) return reply;
+      const [reply, replicated] = await this.call(() =>
+        this.replicated!.run(call, (answer) => claimed(answer as [string])),
+      );
+      if (replicated) return reply;
       this.undo(undo);
       throw notReplicated('claim', this.replication!);
     } catch (error) {

@@ -1,5 +1,5 @@
 import calculateSlot from 'cluster-key-slot';
-import type { Cluster, Redis } from 'ioredis';
+import { type Cluster, Command, type Pipeline, type Redis } from 'ioredis';
 import type { ScriptCall } from './lua/lua-script.js';
 
 /** How many replicas must acknowledge a write, and how long it waits for them. */
@@ -15,10 +15,13 @@ export interface Replication {
  */
 const REPLICAS_BEHIND_MS = 1_000;
 
-type PipelineResults = [Error | null, unknown][] | null;
+/** Replies as text, as the client's own commands give them (a bare Command gives Buffers). */
+const UTF8 = { replyEncoding: 'utf8' } as const;
 
 interface Waiting {
   call: ScriptCall;
+  /** Whether the script's reply says it wrote something the replicas must have. */
+  wrote(reply: unknown): boolean;
   resolve(answer: [reply: unknown, replicated: boolean]): void;
   reject(error: unknown): void;
 }
@@ -30,7 +33,9 @@ interface Waiting {
  * each script behind the one before (measured: first uses at half their speed); instead the
  * scripts of one turn of the event loop to one primary go in one pipeline with one WAIT behind
  * them all: one write, one node (on a Cluster, the primary of their slots, from ioredis' slot
- * table; a redirect fails the pipeline, never moves a script away from its WAIT).
+ * table; a redirect fails the pipeline, never moves a script away from its WAIT). A script
+ * whose reply says it wrote nothing (a replay, a refusal) is answered as soon as its reply
+ * comes; only the others wait for the WAIT's.
  *
  * By EVALSHA rather than the client's script commands, which resend a script Redis does not
  * know on their own, after the WAIT; here a NOSCRIPT (a promoted replica never loaded it) sends
@@ -49,11 +54,17 @@ export class ReplicatedWrites {
     private readonly runAlone: (call: ScriptCall) => Promise<unknown>,
   ) {}
 
-  /** The script's reply, and whether the replicas have its writes (not asked while they are behind). */
-  run(call: ScriptCall): Promise<[reply: unknown, replicated: boolean]> {
+  /**
+   * The script's reply, and whether the replicas have what it wrote: true when it wrote nothing
+   * (`wrote` says so), false while they are behind (not asked).
+   */
+  run(
+    call: ScriptCall,
+    wrote: (reply: unknown) => boolean,
+  ): Promise<[reply: unknown, replicated: boolean]> {
     const primary = this.primaryOf(call[1] as string);
     if ((this.behindUntil.get(primary) ?? 0) > Date.now())
-      return this.runAlone(call).then((reply) => [reply, false]);
+      return this.runAlone(call).then((reply) => [reply, !wrote(reply)]);
     let batch = this.batches.get(primary);
     if (!batch) {
       const opened: Waiting[] = (batch = []);
@@ -64,39 +75,47 @@ export class ReplicatedWrites {
       });
     }
     const waiting = batch;
-    return new Promise((resolve, reject) => waiting.push({ call, resolve, reject }));
+    return new Promise((resolve, reject) => waiting.push({ call, wrote, resolve, reject }));
   }
 
   private async send(primary: string, batch: Waiting[], command: 'evalsha' | 'eval') {
     const { replicas, timeoutMs } = this.replication;
-    const pipeline = this.redis.pipeline();
-    for (const { call } of batch) {
-      const [script, ...keysAndArgs] = call;
+    // A Pipeline underneath: each command's own promise settles with its reply, before exec()'s.
+    const pipeline = this.redis.pipeline() as unknown as Pipeline;
+    const replies = batch.map(({ call: [script, ...keysAndArgs] }) => {
       // A script of `null` keys has its key count first among the caller's arguments.
-      const args = (
-        script.numberOfKeys === null ? keysAndArgs : [script.numberOfKeys, ...keysAndArgs]
-      ) as [number, ...(string | number)[]];
-      pipeline[command](command === 'evalsha' ? script.sha1 : script.lua, ...args);
-    }
-    pipeline.wait(replicas, timeoutMs);
-    let results: PipelineResults;
-    try {
-      results = await pipeline.exec();
-    } catch (error) {
-      for (const waiting of batch) waiting.reject(error);
-      return;
-    }
-    const [waitError, acknowledged] = results?.[batch.length] ?? [new Error('no answer')];
-    const replicated = !waitError && Number(acknowledged) >= replicas;
-    if (replicated) this.behindUntil.delete(primary);
-    else this.behindUntil.set(primary, Date.now() + REPLICAS_BEHIND_MS);
-    const unknown: Waiting[] = [];
-    batch.forEach((waiting, i) => {
-      const [error, reply] = results?.[i] ?? [new Error('no answer')];
-      if (error?.message.startsWith('NOSCRIPT') && command === 'evalsha') unknown.push(waiting);
-      else if (error) waiting.reject(error);
-      else waiting.resolve([reply, replicated]);
+      const keyCount = script.numberOfKeys === null ? [] : [script.numberOfKeys];
+      const body = command === 'evalsha' ? script.sha1 : script.lua;
+      const sent = new Command(command, [body, ...keyCount, ...keysAndArgs], UTF8);
+      pipeline.sendCommand(sent);
+      return sent.promise;
     });
+    const wait = new Command('wait', [replicas, timeoutMs], UTF8);
+    pipeline.sendCommand(wait);
+    const replicated = wait.promise.then(
+      (acknowledged) => Number(acknowledged) >= replicas,
+      () => false,
+    );
+    void replicated.then((all) => {
+      if (all) this.behindUntil.delete(primary);
+      else this.behindUntil.set(primary, Date.now() + REPLICAS_BEHIND_MS);
+    });
+    // Rejects only when the pipeline could not be sent at all: then no reply ever comes.
+    pipeline.exec().catch((error: unknown) => batch.forEach((waiting) => waiting.reject(error)));
+
+    const unknown: Waiting[] = [];
+    await Promise.all(
+      batch.map((waiting, i) =>
+        replies[i].then(
+          async (reply) => waiting.resolve([reply, !waiting.wrote(reply) || (await replicated)]),
+          (error: Error) => {
+            if (command === 'evalsha' && error.message.startsWith('NOSCRIPT'))
+              unknown.push(waiting);
+            else waiting.reject(error);
+          },
+        ),
+      ),
+    );
     if (unknown.length > 0) await this.send(primary, unknown, 'eval');
   }
 
