@@ -17,31 +17,12 @@
  * BENCH_RESULTS_DIR, as run.mjs's. Progress to stderr, the report (Markdown) to stdout, the raw
  * numbers to <results>/replicas-latest.json.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
-import { baseUrl, closeAgent, send } from './lib/http.mjs';
-import {
-  assertAlive,
-  cpuSeconds,
-  freePort,
-  installCleanup,
-  reapedChildrenCpuSeconds,
-  runJsonProcess,
-  startProcess,
-  stopAll,
-  waitFor,
-} from './lib/processes.mjs';
+import { closeAgent } from './lib/http.mjs';
+import * as orchestration from './lib/orchestration.mjs';
+import { assertAlive, installCleanup, stopAll, waitFor } from './lib/processes.mjs';
 import {
   callsSince,
   commandCalls,
@@ -50,18 +31,12 @@ import {
   roundTrips,
   startRedis,
 } from './lib/redis.mjs';
-import { median } from './lib/report.mjs';
-import { learnRate, SCENARIOS, SERVERS } from './lib/servers.mjs';
-import { HOST, readOptions, REPO_ROOT, serverEnv } from './lib/settings.mjs';
+import { fmt, median, tableRow as row } from './lib/report.mjs';
+import { SCENARIOS, SERVERS } from './lib/servers.mjs';
+import { HOST, readOptions, REPO_ROOT } from './lib/settings.mjs';
 
-const LOAD_SCRIPT = join(REPO_ROOT, 'scripts/bench/load.mjs');
-/** As run.mjs: let the last outcome writes land before reading CPU and Redis counters. */
-const SETTLE_MS = 250;
-/** As run.mjs: the servers on core 1 of their own; Redis, its replica and the load generator unpinned. */
-const SERVER_CPU = '1';
 /** The service's default REDIS_REPLICA_TIMEOUT_MS, left as it is. */
 const REPLICA_TIMEOUT_MS = 500;
-const TOKEN_ATTEMPTS = 3;
 
 const log = (message) => console.error(`[bench:replicas] ${message}`);
 
@@ -102,19 +77,6 @@ function readKnobs() {
   return { options, passes, scenarios };
 }
 
-/** As run.mjs: `taskset -c 1` where it works and there is a second core. */
-function pinning(options) {
-  if (!options.pin) return { prefix: [], note: 'servers not pinned (BENCH_PIN=0)' };
-  if (cpus().length < 2) return { prefix: [], note: 'servers not pinned (1 CPU)' };
-  const probe = spawnSync('taskset', ['-c', SERVER_CPU, 'true'], { stdio: 'ignore' });
-  if (probe.error || probe.status !== 0)
-    return { prefix: [], note: `servers not pinned (taskset -c ${SERVER_CPU} unavailable)` };
-  return {
-    prefix: ['taskset', '-c', SERVER_CPU],
-    note: `servers pinned to CPU ${SERVER_CPU} (taskset)`,
-  };
-}
-
 /** The primary, then its replica; resolves once the primary lists the replica `online`. */
 async function startPair(dir) {
   const primary = await startRedis({
@@ -136,61 +98,6 @@ async function startPair(dir) {
   return { primary, replica };
 }
 
-/** As run.mjs's startServer: stdout to /dev/null, stderr to a file, ready once /health is 200. */
-async function startServer(server, redisUrl, { options, pin }) {
-  const port = await freePort();
-  mkdirSync(options.resultsDir, { recursive: true });
-  const stderrFile = join(options.resultsDir, `${server.process}.stderr.log`);
-  const stderr = openSync(stderrFile, 'w');
-  const [command, ...args] = [...pin.prefix, process.execPath, ...server.args];
-  const child = startProcess(server.process, command, args, {
-    cwd: REPO_ROOT,
-    env: { ...serverEnv({ port, redisUrl, logLevel: options.logLevel }), ...server.env },
-    stdio: ['ignore', 'ignore', stderr],
-    critical: true,
-  });
-  closeSync(stderr);
-  child.benchHint = `; see ${stderrFile}`;
-  const base = baseUrl(port);
-  try {
-    await waitFor(
-      `${server.process} on ${base}`,
-      async () => (await send(`${base}/health`, { timeoutMs: 1_000 })).status === 200,
-      { timeoutMs: 60_000, child },
-    );
-  } catch (error) {
-    throw new Error(`${error.message}${child.benchHint}`, { cause: error });
-  }
-  return { ...server, child, base };
-}
-
-/** As run.mjs's loadArgs, plus --fine-latency. */
-function loadArgs(base, load, { connections, durationSeconds, rate }) {
-  const { path, method = 'GET', body, headers = {}, perRequest } = load;
-  const args = [
-    LOAD_SCRIPT,
-    '--url',
-    `${base}${path}`,
-    '--method',
-    method,
-    '--connections',
-    String(connections),
-    '--duration',
-    String(durationSeconds),
-    '--rate',
-    String(rate),
-    '--fine-latency',
-  ];
-  if (body !== undefined) args.push('--body', body);
-  for (const [name, value] of Object.entries(headers)) args.push('--header', `${name}=${value}`);
-  if (perRequest)
-    args.push(
-      `--${perRequest.mode}`,
-      perRequest.file ? `${perRequest.header}=${perRequest.file}` : perRequest.header,
-    );
-  return args;
-}
-
 /** WAIT 1 on the orchestrator's connection: the replica holds everything written so far. */
 async function replicaCaughtUp(admin) {
   const acknowledged = await admin.call('WAIT', '1', '5000');
@@ -205,85 +112,47 @@ async function measuredRun(scenario, server, round, pass, ctx) {
   await primary.admin.flushall();
   const load = await server.scenarios[scenario.id](server, ctx);
   await replicaCaughtUp(primary.admin); // the pre-issued tokens too, before the clock starts
-  const before = {
-    server: cpuSeconds(server.child.pid),
-    primary: cpuSeconds(primary.child.pid),
-    replica: cpuSeconds(replica.child.pid),
-    loader: reapedChildrenCpuSeconds(),
-    calls: await commandCalls(primary.admin),
-  };
-  const result = await runJsonProcess(
-    `load ${scenario.id} ${server.process}`,
-    process.execPath,
-    loadArgs(server.base, load, ctx.options),
-    { cwd: REPO_ROOT, timeoutMs: (ctx.options.durationSeconds + 60) * 1000 },
-  );
-  const loaderCpuSeconds = reapedChildrenCpuSeconds() - before.loader;
-  await delay(SETTLE_MS);
-  assertAlive(server.child, server.child.benchHint);
-  const calls = callsSince(before.calls, await commandCalls(primary.admin));
-  const answered = result.statusCodeStats?.['201']?.count ?? 0;
-  const completed = result.requests.total;
-  const serverCpuSeconds = cpuSeconds(server.child.pid) - before.server;
-  const problems = problemsOf(result, answered);
+  const { result, outcome, cpu, loaderCpuSeconds, calls } = await orchestration.timedLoad({
+    scenario,
+    server,
+    load,
+    options: ctx.options,
+    admin: primary.admin,
+    redises: { primary: primary.child, replica: replica.child },
+    fineLatency: true,
+  });
   return {
     round,
     pass: pass.id,
     scenario: scenario.id,
     setting: server.name,
     process: server.process,
-    valid: problems.length === 0,
-    problems,
-    durationSeconds: result.duration,
-    requestsAnswered: answered,
-    requestsCompleted: completed,
+    ...outcome,
     statusCodes: result.statusCodeStats,
-    requestsPerSecond: answered / result.duration,
-    requestsPerServerCpuSecond: serverCpuSeconds > 0 ? answered / serverCpuSeconds : undefined,
+    requestsPerSecond: outcome.requestsAnswered / result.duration,
+    requestsPerServerCpuSecond: cpu.server > 0 ? outcome.requestsAnswered / cpu.server : undefined,
     latencyMs: result.fineLatencyMs,
     autocannonLatencyMs: { p50: result.latency.p50, p99: result.latency.p99 },
-    serverCpuSeconds,
-    primaryCpuSeconds: cpuSeconds(primary.child.pid) - before.primary,
-    replicaCpuSeconds: cpuSeconds(replica.child.pid) - before.replica,
+    serverCpuSeconds: cpu.server,
+    primaryCpuSeconds: cpu.primary,
+    replicaCpuSeconds: cpu.replica,
     loaderCpuSeconds,
     redisCalls: calls,
-    scriptsPerRequest: completed > 0 ? roundTrips(calls) / completed : undefined,
-    waitsPerRequest: completed > 0 ? (calls.wait ?? 0) / completed : undefined,
+    scriptsPerRequest:
+      outcome.requestsCompleted > 0 ? roundTrips(calls) / outcome.requestsCompleted : undefined,
+    waitsPerRequest:
+      outcome.requestsCompleted > 0 ? (calls.wait ?? 0) / outcome.requestsCompleted : undefined,
     perRequest: result.perRequest,
   };
 }
 
-/** As run.mjs's: any answer but 201, a socket error, or tokens that ran out. */
-function problemsOf(result, answered) {
-  const problems = [];
-  const others = Object.entries(result.statusCodeStats ?? {}).filter(
-    ([status]) => status !== '201',
+/** A run's progress line; runWithEnoughTokens adds why it does not count, if it does not. */
+function describeRun(run) {
+  return (
+    `  ${run.setting.padEnd(13)} ${Math.round(run.requestsPerSecond).toString().padStart(6)} req/s  ` +
+    `${Math.round(run.requestsPerServerCpuSecond ?? 0)} req/CPU-s  p50 ${run.latencyMs?.p50} ms  ` +
+    `p99 ${run.latencyMs?.p99} ms  WAIT/req ${run.waitsPerRequest?.toFixed(2)}`
   );
-  if (others.length > 0)
-    problems.push(
-      `answers of other statuses than 201: ${JSON.stringify(Object.fromEntries(others))}`,
-    );
-  if (result.errors > 0) problems.push(`${result.errors} errors (${result.timeouts} timeouts)`);
-  if (result.perRequest?.exhausted > 0)
-    problems.push(`tokens ran out: ${result.perRequest.exhausted} requests without one`);
-  if (answered === 0) problems.push('no request answered');
-  return problems;
-}
-
-/** As run.mjs's runWithEnoughTokens: a run whose tokens ran out is run again with twice as many. */
-async function runWithEnoughTokens(scenario, server, round, pass, ctx) {
-  for (let attempt = 1; ; attempt += 1) {
-    const run = await measuredRun(scenario, server, round, pass, ctx);
-    const flag = run.valid ? '' : `  INVALID: ${run.problems.join('; ')}`;
-    ctx.log(
-      `  ${run.setting.padEnd(13)} ${Math.round(run.requestsPerSecond).toString().padStart(6)} req/s  ` +
-        `${Math.round(run.requestsPerServerCpuSecond ?? 0)} req/CPU-s  p50 ${run.latencyMs?.p50} ms  ` +
-        `p99 ${run.latencyMs?.p99} ms  WAIT/req ${run.waitsPerRequest?.toFixed(2)}${flag}`,
-    );
-    learnRate(ctx, run);
-    if (!(run.perRequest?.exhausted > 0) || attempt === TOKEN_ATTEMPTS) return run;
-    ctx.log('  again, with twice as many tokens');
-  }
 }
 
 /** Proves both answer the contract, and that only minReplicas 1 sends WAIT (and does). */
@@ -296,40 +165,13 @@ async function preflight(server, admin) {
   return waits;
 }
 
-const rotated = (list, round) => list.map((_, i) => list[(i + round - 1) % list.length]);
-
-function gitRevision() {
-  try {
-    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
-      cwd: REPO_ROOT,
-      encoding: 'utf8',
-    }).trim();
-    const dirty =
-      execFileSync('git', ['status', '--porcelain', '--', 'src', 'packages'], {
-        cwd: REPO_ROOT,
-        encoding: 'utf8',
-      }).trim() !== '';
-    return dirty ? `${head} (src/ or packages/ has uncommitted changes)` : head;
-  } catch {
-    return 'unknown';
-  }
-}
-
 // ---- report ----
 
-const fmt = (value, digits = 0) =>
-  value === undefined || !Number.isFinite(value)
-    ? 'n/a'
-    : value.toLocaleString('en-US', {
-        minimumFractionDigits: digits,
-        maximumFractionDigits: digits,
-      });
 const signed = (value, digits) =>
   value === undefined || !Number.isFinite(value)
     ? 'n/a'
     : `${value >= 0 ? '+' : '−'}${fmt(Math.abs(value), digits)}`;
 const share = (cpu, run) => (cpu / run.durationSeconds) * 100;
-const row = (cells) => `| ${cells.join(' | ')} |`;
 
 /** Medians over the valid runs of one pass, scenario and setting. */
 function summarize(runs) {
@@ -471,7 +313,7 @@ async function main() {
   const { options, passes, scenarios } = readKnobs();
   if (!existsSync(join(REPO_ROOT, 'dist/main.js')))
     throw new Error('dist/main.js is missing: run `npm run build` first');
-  const pin = pinning(options);
+  const pin = orchestration.pinning(options);
   const tmp = mkdtempSync(join(tmpdir(), 'idem-bench-replicas-'));
   let pair;
   installCleanup(async () => {
@@ -486,11 +328,11 @@ async function main() {
       `redis-server ${await redisVersion(pair.primary.admin)}: primary ${pair.primary.url}, ` +
         `replica ${pair.replica.url} (online); ${pin.note}`,
     );
-    const started = [];
-    for (const setting of SETTINGS) {
-      started.push(await startServer(setting, pair.primary.url, { options, pin }));
-      log(`${setting.process} on ${started.at(-1).base} (pid ${started.at(-1).child.pid})`);
-    }
+    const started = await orchestration.startServers(SETTINGS, pair.primary.url, {
+      options,
+      pin,
+      log,
+    });
     for (const server of started)
       log(`preflight ${server.process}: ${await preflight(server, pair.primary.admin)} WAIT calls`);
 
@@ -499,11 +341,7 @@ async function main() {
       redis: pair.primary,
       rates: {},
       log,
-      writeLines: (name, lines) => {
-        const file = join(tmp, `${name}.txt`);
-        writeFileSync(file, lines.join('\n'));
-        return file;
-      },
+      writeLines: orchestration.lineWriter(tmp),
     };
     const runs = [];
     for (let round = 1; round <= options.rounds; round += 1)
@@ -514,21 +352,17 @@ async function main() {
         };
         for (const scenario of scenarios) {
           log(`round ${round}/${options.rounds}, ${pass.title}: ${scenario.title}`);
-          for (const server of rotated(started, round))
-            runs.push(await runWithEnoughTokens(scenario, server, round, pass, passCtx));
+          for (const server of orchestration.rotated(started, round)) {
+            const measure = () => measuredRun(scenario, server, round, pass, passCtx);
+            runs.push(await orchestration.runWithEnoughTokens(measure, describeRun, passCtx));
+          }
         }
       }
 
     const replication = parseInfo(await pair.primary.admin.info('replication'));
     log(`after the runs: ${replication.slave0}`);
     const meta = {
-      startedAt,
-      revision: gitRevision(),
-      node: process.version,
-      redis: await redisVersion(pair.primary.admin),
-      cpus: cpus().length,
-      pinning: pin.note,
-      options,
+      ...(await orchestration.runMeta({ startedAt, admin: pair.primary.admin, pin, options })),
       passes,
       replication: replication.slave0,
     };

@@ -11,33 +11,14 @@
  * Progress goes to stderr, the report (Markdown) to stdout, the raw numbers to
  * <results>/latest.json (scripts/bench/results/ unless BENCH_RESULTS_DIR says otherwise).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
-import { baseUrl, closeAgent, send } from './lib/http.mjs';
+import { closeAgent } from './lib/http.mjs';
 import { measureMemory } from './lib/memory.mjs';
-import {
-  assertAlive,
-  cpuSeconds,
-  freePort,
-  installCleanup,
-  reapedChildrenCpuSeconds,
-  runJsonProcess,
-  startProcess,
-  stopAll,
-  waitFor,
-} from './lib/processes.mjs';
-import { callsSince, commandCalls, redisVersion, roundTrips, startRedis } from './lib/redis.mjs';
+import * as orchestration from './lib/orchestration.mjs';
+import { assertAlive, installCleanup, stopAll } from './lib/processes.mjs';
+import { redisVersion, roundTrips, startRedis } from './lib/redis.mjs';
 import {
   cpuTable,
   invalidRuns,
@@ -47,89 +28,10 @@ import {
   summarize,
   targetChecks,
 } from './lib/report.mjs';
-import { learnRate, SCENARIOS, SERVERS } from './lib/servers.mjs';
-import { readOptions, REPO_ROOT, serverEnv } from './lib/settings.mjs';
-
-const LOAD_SCRIPT = join(REPO_ROOT, 'scripts/bench/load.mjs');
-/** Outcome writes are fire-and-forget: let the last ones land before reading CPU and Redis counters. */
-const SETTLE_MS = 250;
-/** The core the servers run on when pinned; Redis and the load generator get the others. */
-const SERVER_CPU = '1';
+import { SCENARIOS, SERVERS } from './lib/servers.mjs';
+import { readOptions, REPO_ROOT } from './lib/settings.mjs';
 
 const log = (message) => console.error(`[bench] ${message}`);
-
-/**
- * The reference numbers were taken with the server on one core of its own: `taskset -c 1`,
- * where taskset works and there is a second core. Redis and the load generator stay unpinned.
- */
-function pinning(options) {
-  if (!options.pin) return { prefix: [], note: 'servers not pinned (BENCH_PIN=0)' };
-  if (cpus().length < 2) return { prefix: [], note: 'servers not pinned (1 CPU)' };
-  const probe = spawnSync('taskset', ['-c', SERVER_CPU, 'true'], { stdio: 'ignore' });
-  if (probe.error || probe.status !== 0)
-    return { prefix: [], note: `servers not pinned (taskset -c ${SERVER_CPU} unavailable)` };
-  return {
-    prefix: ['taskset', '-c', SERVER_CPU],
-    note: `servers pinned to CPU ${SERVER_CPU} (taskset)`,
-  };
-}
-
-/**
- * stdout (the service's one JSON line per request) goes to /dev/null: writing it is part of the
- * service's cost, keeping it is not. stderr, empty unless something breaks, goes to a file.
- */
-async function startServer(server, redisUrl, { options, pin }) {
-  const port = await freePort();
-  mkdirSync(options.resultsDir, { recursive: true });
-  const stderrFile = join(options.resultsDir, `${server.process}.stderr.log`);
-  const stderr = openSync(stderrFile, 'w');
-  const [command, ...args] = [...pin.prefix, process.execPath, ...server.args];
-  const child = startProcess(server.process, command, args, {
-    cwd: REPO_ROOT,
-    env: { ...serverEnv({ port, redisUrl, logLevel: options.logLevel }), ...server.env },
-    stdio: ['ignore', 'ignore', stderr],
-    critical: true,
-  });
-  closeSync(stderr); // the child has its own copy
-  child.benchHint = `; see ${stderrFile}`;
-  const base = baseUrl(port);
-  try {
-    await waitFor(
-      `${server.process} on ${base}`,
-      async () => (await send(`${base}/health`, { timeoutMs: 1_000 })).status === 200,
-      { timeoutMs: 60_000, child },
-    );
-  } catch (error) {
-    throw new Error(`${error.message}${child.benchHint}`, { cause: error });
-  }
-  return { ...server, child, base };
-}
-
-/** The load.mjs command line for a load (what a scenario's preparation returns). */
-function loadArgs(base, load, { connections, durationSeconds, rate }) {
-  const { path, method = 'GET', body, headers = {}, perRequest } = load;
-  const args = [
-    LOAD_SCRIPT,
-    '--url',
-    `${base}${path}`,
-    '--method',
-    method,
-    '--connections',
-    String(connections),
-    '--duration',
-    String(durationSeconds),
-    '--rate',
-    String(rate),
-  ];
-  if (body !== undefined) args.push('--body', body);
-  for (const [name, value] of Object.entries(headers)) args.push('--header', `${name}=${value}`);
-  if (perRequest)
-    args.push(
-      `--${perRequest.mode}`,
-      perRequest.file ? `${perRequest.header}=${perRequest.file}` : perRequest.header,
-    );
-  return args;
-}
 
 /** One timed run, with the server's, Redis' and the load generator's CPU and Redis' calls around it. */
 async function measuredRun(scenario, server, round, ctx) {
@@ -137,95 +39,24 @@ async function measuredRun(scenario, server, round, ctx) {
   assertAlive(ctx.redis.child);
   await ctx.redis.admin.flushall(); // every run starts from the same empty Redis
   const load = await server.scenarios[scenario.id](server, ctx);
-  const before = {
-    server: cpuSeconds(server.child.pid),
-    redis: cpuSeconds(ctx.redis.child.pid),
-    loader: reapedChildrenCpuSeconds(),
-    calls: await commandCalls(ctx.redis.admin),
-  };
-  const result = await runJsonProcess(
-    `load ${scenario.id} ${server.process}`,
-    process.execPath,
-    loadArgs(server.base, load, ctx.options),
-    { cwd: REPO_ROOT, timeoutMs: (ctx.options.durationSeconds + 60) * 1000 },
-  );
-  const loaderCpuSeconds = reapedChildrenCpuSeconds() - before.loader;
-  await delay(SETTLE_MS);
-  assertAlive(server.child, server.child.benchHint); // a server that died mid-run has no CPU to read
-  return toRecord({
+  const { result, outcome, cpu, loaderCpuSeconds, calls } = await orchestration.timedLoad({
     scenario,
     server,
-    round,
-    result,
-    serverCpuSeconds: cpuSeconds(server.child.pid) - before.server,
-    redisCpuSeconds: cpuSeconds(ctx.redis.child.pid) - before.redis,
-    loaderCpuSeconds,
-    redisCalls: callsSince(before.calls, await commandCalls(ctx.redis.admin)),
+    load,
+    options: ctx.options,
+    admin: ctx.redis.admin,
+    redises: { redis: ctx.redis.child },
   });
-}
-
-/** Runs with more tokens than a server will take can only be guessed: one that ran out is run again. */
-const TOKEN_ATTEMPTS = 3;
-
-/** measuredRun, repeated (learnRate doubles the supply) while the tokens ran out. */
-async function runWithEnoughTokens(scenario, server, round, ctx) {
-  for (let attempt = 1; ; attempt += 1) {
-    const run = await measuredRun(scenario, server, round, ctx);
-    ctx.log(describeRun(run));
-    learnRate(ctx, run);
-    if (!(run.perRequest?.exhausted > 0) || attempt === TOKEN_ATTEMPTS) return run;
-    ctx.log('  again, with twice as many tokens');
-  }
-}
-
-/** Why a run does not count; empty when it does. */
-function problemsOf(result, accepted, answered) {
-  const problems = [];
-  const others = Object.entries(result.statusCodeStats ?? {}).filter(
-    ([status]) => !accepted.includes(Number(status)),
-  );
-  if (others.length > 0)
-    problems.push(
-      `answers of other statuses than ${accepted.join(', ')}: ${JSON.stringify(Object.fromEntries(others))}`,
-    );
-  if (result.errors > 0) problems.push(`${result.errors} errors (${result.timeouts} timeouts)`);
-  if (result.perRequest?.exhausted > 0)
-    problems.push(`tokens ran out: ${result.perRequest.exhausted} requests without one`);
-  if (answered === 0) problems.push('no request answered');
-  return problems;
-}
-
-function toRecord({
-  scenario,
-  server,
-  round,
-  result,
-  serverCpuSeconds,
-  redisCpuSeconds,
-  loaderCpuSeconds,
-  redisCalls,
-}) {
-  // Answers of an accepted status: 2xx, and for 1 000 callers the limiter's 429 as well.
-  const answered = scenario.accepted.reduce(
-    (sum, status) => sum + (result.statusCodeStats?.[status]?.count ?? 0),
-    0,
-  );
-  const completed = result.requests.total;
-  const problems = problemsOf(result, scenario.accepted, answered);
   return {
     round,
     scenario: scenario.id,
     server: server.name,
     process: server.process,
-    valid: problems.length === 0,
-    problems,
-    durationSeconds: result.duration,
-    requestsAnswered: answered,
-    requestsCompleted: completed,
+    ...outcome,
     errors: result.errors,
     timeouts: result.timeouts,
     statusCodes: result.statusCodeStats,
-    requestsPerSecond: answered / result.duration,
+    requestsPerSecond: outcome.requestsAnswered / result.duration,
     latencyMs: {
       average: result.latency.average,
       p50: result.latency.p50,
@@ -233,43 +64,24 @@ function toRecord({
       p99: result.latency.p99,
       max: result.latency.max,
     },
-    serverCpuSeconds,
-    redisCpuSeconds,
+    serverCpuSeconds: cpu.server,
+    redisCpuSeconds: cpu.redis,
     loaderCpuSeconds,
-    requestsPerServerCpuSecond: serverCpuSeconds > 0 ? answered / serverCpuSeconds : undefined,
-    redisCalls,
-    roundTripsPerRequest: completed > 0 ? roundTrips(redisCalls) / completed : undefined,
+    requestsPerServerCpuSecond: cpu.server > 0 ? outcome.requestsAnswered / cpu.server : undefined,
+    redisCalls: calls,
+    roundTripsPerRequest:
+      outcome.requestsCompleted > 0 ? roundTrips(calls) / outcome.requestsCompleted : undefined,
     perRequest: result.perRequest,
   };
 }
 
+/** A run's progress line; runWithEnoughTokens adds why it does not count, if it does not. */
 function describeRun(run) {
-  const flag = run.valid ? '' : `  INVALID: ${run.problems.join('; ')}`;
   return (
     `  ${run.process.padEnd(12)} ${Math.round(run.requestsPerSecond).toString().padStart(7)} req/s  p99 ${run.latencyMs.p99} ms  ` +
-    `server CPU ${run.serverCpuSeconds.toFixed(1)} s  Redis round trips/req ${run.roundTripsPerRequest?.toFixed(2) ?? 'n/a'}${flag}`
+    `server CPU ${run.serverCpuSeconds.toFixed(1)} s  Redis round trips/req ${run.roundTripsPerRequest?.toFixed(2) ?? 'n/a'}`
   );
 }
-
-function gitRevision() {
-  try {
-    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
-      cwd: REPO_ROOT,
-      encoding: 'utf8',
-    }).trim();
-    const dirty =
-      execFileSync('git', ['status', '--porcelain', '--', 'src', 'packages'], {
-        cwd: REPO_ROOT,
-        encoding: 'utf8',
-      }).trim() !== '';
-    return dirty ? `${head} (src/ or packages/ has uncommitted changes)` : head;
-  } catch {
-    return 'unknown';
-  }
-}
-
-/** Servers in the order of a round: the list rotated by one place a round, so none is always first. */
-const rotated = (list, round) => list.map((_, i) => list[(i + round - 1) % list.length]);
 
 /** The report's columns: the servers by name, once each (the service has two processes). */
 const columnsOf = (servers) => [...new Set(servers.map((server) => server.name))];
@@ -329,7 +141,7 @@ async function main() {
   if (!existsSync(join(REPO_ROOT, 'dist/main.js')))
     throw new Error('dist/main.js is missing: run `npm run build` (npm run bench does)');
   for (const server of servers) server.setup?.(log);
-  const pin = pinning(options);
+  const pin = orchestration.pinning(options);
   const tmp = mkdtempSync(join(tmpdir(), 'idem-bench-'));
   let redis;
   installCleanup(async () => {
@@ -340,11 +152,7 @@ async function main() {
   try {
     redis = await startRedis();
     log(`redis-server ${await redisVersion(redis.admin)} on ${redis.url}; ${pin.note}`);
-    const started = [];
-    for (const server of servers) {
-      started.push(await startServer(server, redis.url, { options, pin }));
-      log(`${server.process} on ${started.at(-1).base} (pid ${started.at(-1).child.pid})`);
-    }
+    const started = await orchestration.startServers(servers, redis.url, { options, pin, log });
     const checks = {};
     for (const server of started)
       checks[server.process] = await server.preflight(server.base, redis.admin);
@@ -355,20 +163,16 @@ async function main() {
       redis,
       rates: {},
       log,
-      /** Writes `lines` to a file of the run's temporary folder; returns its path. */
-      writeLines: (name, lines) => {
-        const file = join(tmp, `${name}.txt`);
-        writeFileSync(file, lines.join('\n'));
-        return file;
-      },
+      writeLines: orchestration.lineWriter(tmp),
     };
     const runs = [];
     for (let round = 1; round <= options.rounds; round += 1) {
       for (const scenario of scenarios) {
         log(`round ${round}/${options.rounds}: ${scenario.title}`);
-        for (const server of rotated(started, round)) {
+        for (const server of orchestration.rotated(started, round)) {
           if (!(scenario.id in server.scenarios)) continue;
-          runs.push(await runWithEnoughTokens(scenario, server, round, ctx));
+          const measure = () => measuredRun(scenario, server, round, ctx);
+          runs.push(await orchestration.runWithEnoughTokens(measure, describeRun, ctx));
         }
       }
     }
@@ -380,13 +184,7 @@ async function main() {
     }
 
     const meta = {
-      startedAt,
-      revision: gitRevision(),
-      node: process.version,
-      redis: await redisVersion(redis.admin),
-      cpus: cpus().length,
-      pinning: pin.note,
-      options,
+      ...(await orchestration.runMeta({ startedAt, admin: redis.admin, pin, options })),
       preflight: checks,
     };
     const summary = summarize(runs, scenarios, columnsOf(servers));

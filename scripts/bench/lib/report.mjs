@@ -83,8 +83,9 @@ export function summarize(runs, scenarios, columns) {
   }));
 }
 
-const fmt = (value, digits = 0) =>
-  value === undefined
+/** A figure with `digits` decimals and thousands separators; `n/a` for none (or not a number). */
+export const fmt = (value, digits = 0) =>
+  value === undefined || !Number.isFinite(value)
     ? 'n/a'
     : value.toLocaleString('en-US', {
         minimumFractionDigits: digits,
@@ -97,7 +98,7 @@ const NONE = '—';
 const perServer = (row, columns, show) =>
   columns.map((name) => (row.servers[name] === undefined ? NONE : show(row.servers[name])));
 
-const tableRow = (cells) => `| ${cells.join(' | ')} |`;
+export const tableRow = (cells) => `| ${cells.join(' | ')} |`;
 
 export function resultsTable(summary, columns) {
   const list = columns.join(', ');

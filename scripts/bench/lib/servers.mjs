@@ -173,7 +173,7 @@ function installPeer(log) {
  * has two processes: the 1 000-caller scenario needs API keys and the default limits, the
  * others the open limiter of settings.mjs. `env` is added to serverEnv(). `preflight(base,
  * admin)` proves before any run that the server answers as it should. `scenarios` maps a
- * scenario to its preparation: (server, ctx) → the load (see loadArgs in run.mjs).
+ * scenario to its preparation: (server, ctx) → the load (see loadArgs in lib/orchestration.mjs).
  */
 const SERVICE = {
   name: 'service',

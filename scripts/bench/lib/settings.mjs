@@ -68,7 +68,7 @@ export function readOptions({ servers, scenarios }, env = process.env) {
     memory: env.BENCH_MEMORY !== '0',
     /** The servers' LOG_LEVEL; unset: the service's default (one JSON line per request). */
     logLevel: env.BENCH_LOG_LEVEL || undefined,
-    /** `BENCH_PIN=0`: servers not pinned to one core (see pinning in run.mjs). */
+    /** `BENCH_PIN=0`: servers not pinned to one core (see pinning in lib/orchestration.mjs). */
     pin: env.BENCH_PIN !== '0',
     /** Where latest.json and the servers' stderr go; a test points it elsewhere. */
     resultsDir: env.BENCH_RESULTS_DIR || RESULTS_DIR,
