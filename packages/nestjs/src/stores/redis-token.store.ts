@@ -488,12 +488,13 @@ function replicationOf(
     throw new Error(`minReplicas must be a whole number from 0, got ${minReplicas}`);
   if (!Number.isSafeInteger(replicaTimeoutMs) || replicaTimeoutMs <= 0)
     throw new Error(`replicaTimeoutMs must be a positive whole number, got ${replicaTimeoutMs}`);
+  if (minReplicas === 0) return undefined;
   // The WAIT is a command too: past the time-out the client gives up on it before Redis answers.
   if (commandTimeoutMs !== undefined && replicaTimeoutMs >= commandTimeoutMs)
     throw new Error(
       `replicaTimeoutMs (${replicaTimeoutMs}) must be below the Redis client's commandTimeout (${commandTimeoutMs})`,
     );
-  return minReplicas > 0 ? { replicas: minReplicas, timeoutMs: replicaTimeoutMs } : undefined;
+  return { replicas: minReplicas, timeoutMs: replicaTimeoutMs };
 }
 
 /**
