@@ -24,9 +24,10 @@ const TOKENS = 24;
 const REPLICA_TIMEOUT_MS = 500;
 /**
  * Lease of a first use: an outcome lost with the primary shows its copies "in progress" this
- * long, then `TOKEN_USED`; an undo the failover held up is retried this long.
+ * long, then `TOKEN_USED`; an undo the failover held up is retried this long, so it must outlast
+ * a failover (about 3 s here) with room for a loaded machine.
  */
-const LEASE_SECONDS = 6;
+const LEASE_SECONDS = 10;
 /** How long a client keeps sending a request that gets 503, no answer, or "in progress". */
 const RETRY_FOR_MS = 25_000;
 
