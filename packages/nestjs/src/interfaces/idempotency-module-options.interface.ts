@@ -30,8 +30,8 @@ export interface IdempotencyModuleOptions {
    * Cluster the claim's shard): Redis replicates asynchronously, and a claim the primary loses in
    * a failover would let a copy run the handler again. A claim they do not acknowledge within
    * `replicaTimeoutMs` is undone and answered 503 (the client sends again with the same token).
-   * Outcomes are waited for too; one not acknowledged is logged (a failover then turns its copies'
-   * replays into `TOKEN_USED`). Needs the Redis store. Default 0: no wait.
+   * Outcomes are waited for too; one not acknowledged is answered, logged and written again until
+   * the lease ends (after a failover, on the promoted primary). Needs the Redis store. Default 0.
    */
   minReplicas?: number;
   /** How long a claim waits for `minReplicas`, in ms; below the client's `commandTimeout`. Default 500. */

@@ -15,6 +15,9 @@ export interface Claim {
   replayHeaders: readonly string[];
 }
 
+/** How often an outcome write the replicas did not confirm is tried again (with `minReplicas`). */
+const RETRY_EVERY_MS = 250;
+
 /**
  * Writes the first request's answer under its marker once it is sent, whoever rendered it:
  * the handler's return value, the app's own exception filters, `@Res()`. The write is not
@@ -23,13 +26,18 @@ export interface Claim {
  *
  * With `minReplicas` the answer waits for the write and its replicas instead: an answer a
  * client has seen then survives a failover (its copies are replayed it), which is what the
- * setting is for. When they do not acknowledge it in time the answer leaves anyway (the handler
- * ran) and the warning says so.
+ * setting is for. When they do not confirm it in time (replicas behind, the primary died) the
+ * answer leaves anyway, since the handler ran, and the write is tried again in the background
+ * until its lease ends: the claim was on a replica before the handler ran, so a promoted
+ * replica still holds it as this request's, and the outcome can be written there; until then
+ * copies are told the request is in progress.
  */
 @Injectable()
 export class OutcomeRecorder implements OnApplicationShutdown {
   private readonly logger = new Logger('Idempotency');
   private readonly pending = new Set<Promise<unknown>>();
+  /** Set at shutdown: retries stop, so that shutdown waits for one attempt at most. */
+  private closing = false;
 
   constructor(
     @Inject(TOKEN_STORE) private readonly store: TokenStore,
@@ -46,32 +54,55 @@ export class OutcomeRecorder implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.closing = true;
     await Promise.allSettled([...this.pending]);
   }
 
   private record(claim: Claim, answer: StoredResponse): Promise<unknown> | void {
     const kept = claim.replay ? answer : { status: answer.status, headers: {} };
-    const write = this.store
-      .recordOutcome(
+    const outcome = encodeOutcome(kept);
+    const first = this.write(claim, outcome);
+    const written: Promise<unknown> =
+      this.settings.minReplicas > 0
+        ? first.then((done) => (done ? undefined : this.retry(claim, outcome)))
+        : first;
+    const tracked = written.finally(() => this.pending.delete(tracked));
+    this.pending.add(tracked);
+    // The answer waits for the first attempt only; the retries go on behind it.
+    if (this.settings.minReplicas > 0) return first;
+  }
+
+  /** One attempt; false when it should be tried again (the store failed). */
+  private async write(claim: Claim, outcome: string, retrying = false): Promise<boolean> {
+    try {
+      const recorded = await this.store.recordOutcome(
         claim.ref,
         claim.owner,
-        encodeOutcome(kept),
+        outcome,
         this.settings.resultTtlSeconds * 1000,
-      )
-      .then((recorded) => {
-        if (!recorded) {
-          this.logger.warn(
-            'Outcome not recorded: the marker expired or changed hands while the handler ran',
-          );
-        }
-      })
-      .catch((error: Error) =>
+      );
+      // On a retry, not recorded is what an earlier attempt that did reach Redis leaves.
+      if (!recorded && !retrying)
         this.logger.warn(
-          `Outcome write failed (${error.message}); copies may see the token as used`,
-        ),
-      )
-      .finally(() => this.pending.delete(write));
-    this.pending.add(write);
-    if (this.settings.minReplicas > 0) return write;
+          'Outcome not recorded: the marker expired or changed hands while the handler ran',
+        );
+      return true;
+    } catch (error) {
+      if (!retrying)
+        this.logger.warn(
+          `Outcome write failed (${(error as Error).message}); copies may see the token as used` +
+            (this.settings.minReplicas > 0 ? ' unless a retry succeeds' : ''),
+        );
+      return false;
+    }
+  }
+
+  private async retry(claim: Claim, outcome: string): Promise<void> {
+    const until = Date.now() + this.settings.inProgressTtlSeconds * 1000;
+    while (!this.closing && Date.now() < until) {
+      await new Promise((resolve) => setTimeout(resolve, RETRY_EVERY_MS));
+      if (await this.write(claim, outcome, true)) return;
+    }
+    this.logger.warn('Outcome write given up: copies will see the token as used');
   }
 }
