@@ -12,7 +12,7 @@ import {
   startModule,
   startService,
 } from './support/app-harness.js';
-import { type RedisClusterHandle, startRedisCluster } from './support/redis-harness.js';
+import { parseInfo, type RedisClusterHandle, startRedisCluster } from './support/redis-harness.js';
 import {
   type SentinelGroupHandle,
   stallReplication,
@@ -172,7 +172,7 @@ async function command(port: number, ...args: string[]): Promise<unknown> {
   }
 }
 
-const field = (text: string, name: string) => new RegExp(`${name}:(\\d+)`).exec(text)?.[1] ?? '-1';
+const field = (text: string, name: string) => parseInfo(text).get(name) ?? '-1';
 
 async function fetchTokenWith(app: RunningApp): Promise<string> {
   const response = await request(app.url).get('/tokens');

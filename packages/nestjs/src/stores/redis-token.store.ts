@@ -107,7 +107,6 @@ export class RedisTokenStore implements TokenStore {
   /** A Cluster's polls for outcomes, one per marker. */
   private readonly polls = new Map<string, Promise<void>>();
   /** Absent: writes count once the primary has them. */
-  private readonly replication?: Replication;
   private readonly replicated?: ReplicatedWrites;
   private readonly undos = new UndoRetries();
 
@@ -120,9 +119,9 @@ export class RedisTokenStore implements TokenStore {
     this.clock = new RedisClock(redis);
     const timeoutMs = commandTimeoutOf(redis);
     if (timeoutMs) this.budgetMs = Math.max(timeoutMs / 2, timeoutMs - DEADLINE_MARGIN_MS);
-    this.replication = replicationOf(options, timeoutMs);
-    if (this.replication)
-      this.replicated = new ReplicatedWrites(redis, this.replication, (call) => this.send(call));
+    const replication = replicationOf(options, timeoutMs);
+    if (replication)
+      this.replicated = new ReplicatedWrites(redis, replication, (call) => this.send(call));
     for (const { name, numberOfKeys, lua } of SCRIPTS)
       redis.defineCommand(name, { numberOfKeys: numberOfKeys ?? undefined, lua });
   }
@@ -287,13 +286,12 @@ export class RedisTokenStore implements TokenStore {
       keepMs,
       this.channel,
     ];
-    if (!this.replicated) return (await this.run(...call)) === 1;
-    const [recorded, replicated] = await this.call(() =>
-      this.replicated!.run(call, (reply) => reply === 1),
-    );
+    const writes = this.replicated;
+    if (!writes) return (await this.run(...call)) === 1;
+    const [recorded, replicated] = await this.call(() => writes.run(call, (reply) => reply === 1));
     // Kept on the primary, where copies find it; only a failover before the replicas copy it
-    // loses it, and then copies see the token as used: nothing runs twice either way.
-    if (recorded === 1 && !replicated) throw notReplicated('outcome', this.replication!);
+    // loses it, so the caller is told, and writes it again (OutcomeRecorder).
+    if (recorded === 1 && !replicated) throw notReplicated('outcome', writes.replication);
     return recorded === 1;
   }
 
@@ -406,14 +404,15 @@ export class RedisTokenStore implements TokenStore {
     undo: Undo,
     claimed?: (reply: [string]) => boolean,
   ): Promise<unknown> {
+    const writes = this.replicated;
     try {
-      if (!this.replicated || !claimed) return await this.run(...call);
+      if (!writes || !claimed) return await this.run(...call);
       const [reply, replicated] = await this.call(() =>
-        this.replicated!.run(call, (answer) => claimed(answer as [string])),
+        writes.run(call, (answer) => claimed(answer as [string])),
       );
       if (replicated) return reply;
       this.undo(undo);
-      throw notReplicated('claim', this.replication!);
+      throw notReplicated('claim', writes.replication);
     } catch (error) {
       if (mayHaveRun(error)) this.undo(undo);
       throw error;

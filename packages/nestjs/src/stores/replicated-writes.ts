@@ -49,7 +49,7 @@ export class ReplicatedWrites {
 
   constructor(
     private readonly redis: Redis | Cluster,
-    private readonly replication: Replication,
+    readonly replication: Replication,
     /** Runs a script alone, without a WAIT. */
     private readonly runAlone: (call: ScriptCall) => Promise<unknown>,
   ) {}
