@@ -10,6 +10,7 @@ import { join } from 'node:path';
  * numbers of a one-second run are noise, so no figure and no target verdict is asserted.
  */
 const RUN = new URL('../scripts/bench/run.mjs', import.meta.url).pathname;
+const PROFILE = new URL('../scripts/bench/profile.mjs', import.meta.url).pathname;
 /** 40-55 s here; a first run also installs the peer (npm ci, about 10 s more). */
 const TIMEOUT_MS = 120_000;
 
@@ -33,40 +34,58 @@ describe('npm run bench (smoke)', () => {
   let child: ChildProcess | undefined;
 
   afterAll(() => {
-    child?.kill('SIGINT'); // run.mjs stops its servers and Redis on SIGINT
+    child?.kill('SIGINT'); // the scripts stop their servers and Redis on SIGINT
     rmSync(results, { recursive: true, force: true });
   });
+
+  /** Runs a bench script to its end; resolves with its stdout, rejects with its stderr. */
+  async function run(script: string, args: string[], env: Record<string, string>) {
+    child = spawn(process.execPath, [script, ...args], { env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (chunk) => (stdout += chunk));
+    child.stderr!.on('data', (chunk) => (stderr += chunk));
+    const code = await new Promise<number | null>((resolve) => child!.on('exit', resolve));
+    if (code !== 0) throw new Error(`${script} exited with ${code}:\n${stderr}`);
+    return stdout;
+  }
 
   it(
     'compares the four servers on every scenario and checks every target',
     async () => {
-      child = spawn(process.execPath, [RUN], {
-        env: {
-          ...process.env,
-          BENCH_DURATION: '1',
-          BENCH_ROUNDS: '1',
-          BENCH_MEMORY: '0',
-          BENCH_CONNECTIONS: '10',
-          // Pinning is for measuring: a one-second run on a core something else holds could
-          // answer nothing, and this test proves the scripts work, not the numbers.
-          BENCH_PIN: '0',
-          BENCH_RESULTS_DIR: results,
-          BENCH_SERVERS: '',
-          BENCH_SCENARIOS: '',
-        },
+      const stdout = await run(RUN, [], {
+        BENCH_DURATION: '1',
+        BENCH_ROUNDS: '1',
+        BENCH_MEMORY: '0',
+        BENCH_CONNECTIONS: '10',
+        // Pinning is for measuring: a one-second run on a core something else holds could
+        // answer nothing, and this test proves the scripts work, not the numbers.
+        BENCH_PIN: '0',
+        BENCH_RESULTS_DIR: results,
+        BENCH_SERVERS: '',
+        BENCH_SCENARIOS: '',
       });
-      let stdout = '';
-      let stderr = '';
-      child.stdout!.on('data', (chunk) => (stdout += chunk));
-      child.stderr!.on('data', (chunk) => (stderr += chunk));
-      const code = await new Promise<number | null>((resolve) => child!.on('exit', resolve));
-      if (code !== 0) throw new Error(`run.mjs exited with ${code}:\n${stderr}`);
 
       try {
         checkReport(stdout);
       } catch (error) {
         throw new Error(`${(error as Error).message}\n\nThe report:\n${stdout}`, { cause: error });
       }
+    },
+    TIMEOUT_MS,
+  );
+
+  it(
+    "profiles the service's replays down to its own functions",
+    async () => {
+      const args = ['--scenario', 'replay', '--duration', '2', '--warmup', '0', '--top', '200'];
+      const stdout = await run(PROFILE, args, { BENCH_CONNECTIONS: '10', BENCH_PIN: '0' });
+
+      expect(stdout).toMatch(/\*\*\d+\.\d µs busy per answer\*\*/);
+      // A replay consumes through the store: its frames are found and named by file and line.
+      expect(stdout).toMatch(
+        /\| \d+\.\d+ \| consume packages\/nestjs\/dist\/stores\/redis-token\.store\.js:\d+ \|/,
+      );
     },
     TIMEOUT_MS,
   );
