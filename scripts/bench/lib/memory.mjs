@@ -9,6 +9,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { RedisTokenStore } from '../../../packages/nestjs/dist/index.js';
 import { limiterPolicies } from '../../../packages/nestjs/dist/limiter/limiter-policy.js';
+import { fingerprintOf } from '../../../packages/nestjs/dist/fingerprint.js';
 import { encodeOutcome } from '../../../packages/nestjs/dist/outcomes/stored-response.js';
 import { TokenCodec } from '../../../packages/nestjs/dist/tokens/token-codec.js';
 import { createRedisClient, waitForReady } from '../../../dist/redis/redis-client.factory.js';
@@ -118,7 +119,7 @@ async function storedOutcomeCost(admin, store, codec, count) {
   await forEachInPool(issued.length, async (i) => {
     const { ref, caller } = issued[i];
     const owner = randomBytes(12).toString('base64url');
-    const fingerprint = randomBytes(32).toString('base64url'); // a SHA-256 in base64url, as fingerprintOf's
+    const fingerprint = fingerprintOf('POST', '/orders', { item: 'book', quantity: i });
     const result = await store.consume({
       ref,
       owner,
