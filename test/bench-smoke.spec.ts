@@ -16,12 +16,12 @@ const TIMEOUT_MS = 120_000;
 
 /** Which server has which scenario (a server without one shows `—` in the report). */
 const EXPECTED: Record<string, string[]> = {
-  'GET /tokens?scope=orders.create': ['service', 'bare', 'raw'],
+  'GET /tokens?scope=orders.create': ['service', 'module', 'bare', 'raw'],
   'GET /tokens, 1 000 API-key callers, default limits': ['service', 'bare'],
-  'POST /orders, first use': ['service', 'peer', 'bare', 'raw'],
-  'POST /orders, replay of a used key': ['service', 'peer', 'bare', 'raw'],
+  'POST /orders, first use': ['service', 'module', 'peer', 'bare', 'raw'],
+  'POST /orders, replay of a used key': ['service', 'module', 'peer', 'bare', 'raw'],
 };
-const SERVERS = ['service', 'peer', 'bare', 'raw'];
+const SERVERS = ['service', 'module', 'peer', 'bare', 'raw'];
 
 const cells = (line: string) =>
   line
@@ -51,7 +51,7 @@ describe('npm run bench (smoke)', () => {
   }
 
   it(
-    'compares the four servers on every scenario and checks every target',
+    'compares the five servers on every scenario and checks every target',
     async () => {
       const stdout = await run(RUN, [], {
         BENCH_DURATION: '1',

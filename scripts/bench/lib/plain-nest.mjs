@@ -48,6 +48,36 @@ export function route(Controller, method, params, decorators) {
   decorate(decorators, prototype, method);
 }
 
+/**
+ * The peer's and the module's `POST /orders`: the order DTO under a strict ValidationPipe, 201
+ * with the order and its Location; `idempotent` is the package's decorator protecting it.
+ */
+export function ordersController(
+  { Body, Controller, HttpCode, Post, Res, ValidationPipe },
+  validators,
+  idempotent,
+) {
+  class OrdersController {
+    create(order, reply) {
+      return placeOrder(order, reply);
+    }
+  }
+  route(
+    OrdersController,
+    'create',
+    [
+      {
+        type: createOrderDto(validators),
+        decorator: Body(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true })),
+      },
+      { decorator: Res({ passthrough: true }) },
+    ],
+    [Post(), HttpCode(201), idempotent],
+  );
+  decorate([Controller('orders')], OrdersController);
+  return OrdersController;
+}
+
 /** GET /health: 200 once the app listens (the orchestrator's readiness check). */
 export function healthController({ Controller, Get }) {
   class HealthController {

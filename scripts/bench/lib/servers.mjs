@@ -200,6 +200,18 @@ export const SERVERS = [
     scenarios: { 'issue-1000-callers': callerIssuesWithHistory },
   },
   {
+    name: 'module',
+    process: 'module',
+    label: "module (@idempotency-tokens/nestjs in the peer's plain Nest + Fastify app)",
+    args: ['scripts/bench/module-server.mjs'],
+    preflight: (base) => orderPreflight(base, newToken),
+    scenarios: {
+      issue: issues,
+      'first-use': tokenFirstUses,
+      replay: replays(newToken),
+    },
+  },
+  {
     name: 'peer',
     process: 'peer',
     label: 'peer (@node-idempotency/nestjs 1.0.4)',

@@ -8,49 +8,24 @@
  * Usage: (cd scripts/bench/peer && npm run setup) then PORT=… REDIS_URL=… node server.mjs
  */
 import 'reflect-metadata';
-import { Body, Controller, Get, HttpCode, Module, Post, Res, ValidationPipe } from '@nestjs/common';
+import * as nest from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Idempotent, NodeIdempotencyModule } from '@node-idempotency/nestjs';
 import * as validators from 'class-validator';
-import {
-  createOrderDto,
-  decorate,
-  healthController,
-  placeOrder,
-  route,
-} from '../lib/plain-nest.mjs';
-
-class OrdersController {
-  create(order, reply) {
-    return placeOrder(order, reply);
-  }
-}
-route(
-  OrdersController,
-  'create',
-  [
-    {
-      type: createOrderDto(validators),
-      decorator: Body(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true })),
-    },
-    { decorator: Res({ passthrough: true }) },
-  ],
-  [Post(), HttpCode(201), Idempotent()],
-);
-decorate([Controller('orders')], OrdersController);
+import { decorate, healthController, ordersController } from '../lib/plain-nest.mjs';
 
 class PeerModule {}
 decorate(
   [
-    Module({
+    nest.Module({
       imports: [
         NodeIdempotencyModule.forRootAsync({
           storage: { adapter: 'redis', options: { url: process.env.REDIS_URL } },
           cacheTTLMS: 86_400_000,
         }),
       ],
-      controllers: [OrdersController, healthController({ Controller, Get })],
+      controllers: [ordersController(nest, validators, Idempotent()), healthController(nest)],
     }),
   ],
   PeerModule,
