@@ -115,7 +115,7 @@ function report({ meta, servers, summary, runs, memory }) {
     '',
     '### Targets',
     '',
-    targetChecks(summary, memory, options),
+    targetChecks(summary, memory, options, runs),
     ...(invalidRuns(runs) ? ['', '### Runs that do not count', '', invalidRuns(runs)] : []),
     '',
   ].join('\n');
