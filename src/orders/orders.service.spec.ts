@@ -17,14 +17,19 @@ class RecordingQueue extends OrderEventQueue {
 describe('OrdersService', () => {
   it('keeps the newest 10 000 orders and counts every one placed', () => {
     const orders = new OrdersService(new RecordingQueue());
-    const placed = Array.from({ length: 10_001 }, () =>
-      orders.create({ item: 'book', quantity: 1 }),
-    );
+    const place = (count: number) =>
+      Array.from({ length: count }, () => orders.create({ item: 'book', quantity: 1 }));
+    const placed = place(10_001);
     expect(orders.count).toBe(10_001);
     expect(() => orders.cancel(placed[0].id)).toThrow(ProblemException);
     expect(() => orders.get(placed[0].id)).toThrow(ProblemException);
     expect(orders.cancel(placed[1].id).cancelledAt).toBeDefined();
     expect(orders.cancel(placed[10_000].id).cancelledAt).toBeDefined();
+    // Round the ring again: still the newest 10 000.
+    const later = place(10_000);
+    expect(() => orders.get(placed[10_000].id)).toThrow(ProblemException);
+    expect(orders.get(later[0].id).id).toBe(later[0].id);
+    expect(orders.get(later[9_999].id).id).toBe(later[9_999].id);
   });
 
   it('makes one order per id, as a unique column would: a second create returns the first', () => {

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { ProblemException } from '@idempotency-tokens/nestjs';
 import type { CreateOrderDto } from './dto/create-order.dto.js';
 import { OrderEventQueue } from './events/order-event-queue.js';
+import { NewestKept } from '../common/newest-kept.js';
 import { Order } from './order.js';
 
 /**
@@ -33,8 +34,7 @@ const snapshot = (order: Order): Order => Object.assign(new Order(), order);
 @Injectable()
 export class OrdersService {
   private readonly logger = new Logger('Orders');
-  /** The newest {@link KEPT_ORDERS}, oldest first (a Map keeps insertion order). */
-  private readonly orders = new Map<string, Order>();
+  private readonly orders = new NewestKept<string, Order>(KEPT_ORDERS);
   private created = 0;
 
   constructor(private readonly events: OrderEventQueue) {}
@@ -54,9 +54,8 @@ export class OrdersService {
       createdAt: new Date().toISOString(),
       confirmationsSent: 0,
     });
-    this.orders.set(order.id, order);
+    this.orders.add(order.id, order);
     this.created += 1;
-    if (this.orders.size > KEPT_ORDERS) this.orders.delete(this.orders.keys().next().value!);
     this.publishPlaced(order);
     return snapshot(order);
   }

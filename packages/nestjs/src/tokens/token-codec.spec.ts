@@ -50,6 +50,8 @@ describe('TokenCodec', () => {
     expect(fresh.bindingOf(anonymous('1.1.1.1'), undefined)).toBe(
       codec.bindingOf(anonymous('1.1.1.1'), ''),
     );
+    // Bounded: the oldest make room (10 100 bindings and the 3 addresses' tags seen).
+    expect((fresh as unknown as { digests: Map<string, string> }).digests.size).toBe(10_000);
     const callers = scopes.map((scope) => ({ subject: scope, address: '' }));
     const tags = callers.map((caller) => fresh.tagOf(caller));
     expect(callers.map((caller) => fresh.tagOf(caller))).toEqual(tags);
