@@ -1,14 +1,15 @@
 /**
  * Where a server's CPU goes in one scenario: starts one of the benchmark's servers under
  * `--cpu-prof` (pinned like the benchmark, prepared by the same code as `run.mjs`), loads it
- * once with load.mjs, and prints the functions with the most self time and the same summed by
- * package or source file, from the steady state (the first `--warmup` seconds of samples are
- * left out), with the run's answers per server CPU-second.
+ * once with load.mjs, and prints its busy µs per answer and three tables: self time by package
+ * or file, self time by function, and the time under each of our own functions with their
+ * callees. Samples of the first `--warmup` seconds of the load are left out.
  *
- *   npm run build && node scripts/bench/profile.mjs [--server service|peer|bare|raw]
+ *   npm run bench:profile -- [--server service|module|peer|bare|raw]
  *     [--scenario replay|first-use|issue] [--duration 10] [--warmup 3] [--top 40] [--keep DIR]
  *
- * Run by hand, never in `npm test`; nothing else should run on the machine meanwhile.
+ * Run by hand (the smoke test runs it for 2 s only); nothing else should run on the machine
+ * meanwhile.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
