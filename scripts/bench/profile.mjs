@@ -55,13 +55,7 @@ const profiled = {
   args: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, ...chosen.args],
 };
 const [server] = await orchestration.startServers([profiled], redis.url, { options, pin, log });
-const ctx = {
-  options,
-  redis,
-  rates: {},
-  log,
-  writeLines: orchestration.lineWriter(profileDir),
-};
+const ctx = orchestration.scenarioContext({ options, redis, log, dir: profileDir });
 const load = await server.scenarios[scenario.id](server, ctx);
 log(`loading ${scenario.title} for ${options.durationSeconds} s`);
 // V8's profile timestamps and hrtime read the same monotonic clock, in every process.

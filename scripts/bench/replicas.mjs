@@ -337,11 +337,8 @@ async function main() {
       log(`preflight ${server.process}: ${await preflight(server, pair.primary.admin)} WAIT calls`);
 
     const ctx = {
+      ...orchestration.scenarioContext({ options, redis: pair.primary, log, dir: tmp }),
       pair,
-      redis: pair.primary,
-      rates: {},
-      log,
-      writeLines: orchestration.lineWriter(tmp),
     };
     const runs = [];
     for (let round = 1; round <= options.rounds; round += 1)

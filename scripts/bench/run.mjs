@@ -158,13 +158,7 @@ async function main() {
       checks[server.process] = await server.preflight(server.base, redis.admin);
     log('preflight: every server answers as it should');
 
-    const ctx = {
-      options,
-      redis,
-      rates: {},
-      log,
-      writeLines: orchestration.lineWriter(tmp),
-    };
+    const ctx = orchestration.scenarioContext({ options, redis, log, dir: tmp });
     const runs = [];
     for (let round = 1; round <= options.rounds; round += 1) {
       for (const scenario of scenarios) {

@@ -3,7 +3,10 @@ import { randomUUID } from 'node:crypto';
 import type { CreatePaymentDto } from './dto/create-payment.dto.js';
 import { Payment } from './payment.js';
 
-/** The demo's payments: none is kept (no database, and nothing reads them back); the count shows that a retried payment is taken once. */
+/**
+ * The demo's payments: none is kept (no database, and nothing reads them back); the count shows
+ * that a retried payment is taken once.
+ */
 @Injectable()
 export class PaymentsService {
   private taken = 0;

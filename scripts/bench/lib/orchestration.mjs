@@ -215,12 +215,19 @@ export async function runWithEnoughTokens(measure, describe, ctx) {
 /** Servers in the order of a round: the list rotated by one place a round, so none is always first. */
 export const rotated = (list, round) => list.map((_, i) => list[(i + round - 1) % list.length]);
 
-/** ctx.writeLines: writes `lines` to a file of the run's temporary folder `dir`; returns its path. */
-export const lineWriter = (dir) => (name, lines) => {
-  const file = join(dir, `${name}.txt`);
-  writeFileSync(file, lines.join('\n'));
-  return file;
-};
+/**
+ * What a scenario's preparation (lib/servers.mjs) reads: the options, the Redis it prepares
+ * (`admin`), the rates learnt so far (learnRate), the log, and `writeLines(name, lines)`, which
+ * writes a file of the run's temporary folder `dir` and returns its path.
+ */
+export function scenarioContext({ options, redis, log, dir }) {
+  const writeLines = (name, lines) => {
+    const file = join(dir, `${name}.txt`);
+    writeFileSync(file, lines.join('\n'));
+    return file;
+  };
+  return { options, redis, rates: {}, log, writeLines };
+}
 
 function gitRevision() {
   try {
