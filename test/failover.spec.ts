@@ -371,3 +371,45 @@ describe('the service on Sentinel', () => {
     }
   }, 60_000);
 });
+
+/**
+ * The client's own retries: ioredis' Cluster sends a command or pipeline again by itself when
+ * its connection closes. A claim whose connection closed was answered 503 and undone; sent
+ * again behind that answer, it would consume the token for a request nobody runs.
+ */
+describe('a first use whose connection closes, on Cluster with minReplicas 1', () => {
+  it('is not sent again behind its 503: the token works as a first use, once', async () => {
+    const cluster = await startRedisCluster({ replicasPerPrimary: 1 });
+    const client = createRedisClient({ cluster: cluster.nodes }) as Cluster;
+    const app = await startModule(
+      ScenariosModule.forRoot({ redis: client, minReplicas: 1, replicaTimeoutMs: 500 }),
+    );
+    try {
+      const token = await fetchTokenWith(app);
+      const [key] = (
+        await Promise.all(client.nodes('master').map((node) => node.keys('idem:*:t:*')))
+      ).flat();
+      const primary = await cluster.primaryOfSlot(Number(await client.cluster('KEYSLOT', key)));
+      await caughtUp(primary, (await cluster.replicasOf(primary))[0]);
+
+      // The claim reaches the primary and waits there (writes paused); its connection then closes.
+      await command(primary, 'CLIENT', 'PAUSE', '3000', 'WRITE');
+      const lost = post(app, token, 'lost');
+      await sleep(300);
+      await command(primary, 'CLIENT', 'KILL', 'TYPE', 'normal');
+      expect((await lost).status).toBe(503);
+      await command(primary, 'CLIENT', 'UNPAUSE');
+
+      const answer = await sendUntilAnswered(app, token, 'lost');
+      expect({ status: answer.status, replayed: answer.replayed }).toEqual({
+        status: 201,
+        replayed: false,
+      });
+      expect(app.app.get(Gate).runsOf.get('lost')).toBe(1);
+    } finally {
+      await app.close();
+      client.disconnect();
+      await cluster.stop();
+    }
+  }, 60_000);
+});
