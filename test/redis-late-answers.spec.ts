@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 import request from 'supertest';
 import { OrdersService } from '../src/orders/orders.service.js';
 import {
@@ -7,8 +7,10 @@ import {
   placeOrder,
   type RunningApp,
   sleep,
+  startModule,
   startService,
 } from './support/app-harness.js';
+import { Gate, ScenariosModule } from './fixtures/scenarios.module.js';
 import { connectRedis } from './support/redis-clients.js';
 import { type RedisServerHandle, startRedis } from './support/redis-harness.js';
 import { type LossyProxy, startLossyProxy } from './support/lossy-proxy.js';
@@ -151,4 +153,40 @@ describe('Redis answers lost with the connection', () => {
     expect(retried.headers['idempotent-replayed']).toBeUndefined();
     expect(orders.count).toBe(ordersBefore + 1);
   }, 15_000);
+});
+
+/**
+ * An app's own client as the README shows it, which ioredis makes to send again, once it has
+ * reconnected, whatever was in flight when its connection closed: the consume Redis ran, whose
+ * answer was lost, reaches Redis a second time. Same owner: the same first use, so its handler
+ * runs, once, instead of the request reading its own claim as "in progress".
+ */
+describe('Redis answers lost with the connection, on a client that sends them again', () => {
+  it('answers the resent consume as the first use it is: the handler runs once', async () => {
+    const server = await startRedis();
+    const proxy = await startLossyProxy(new URL(server.url), /:r:/);
+    const client = new Redis(proxy.url.replace('http:', 'redis:'), {
+      enableOfflineQueue: false,
+      commandTimeout: 2000,
+    });
+    const app = await startModule(ScenariosModule.forRoot({ redis: client }));
+    try {
+      const issued = await request(app.url).get('/tokens');
+      const answer = await request(app.url)
+        .post('/scenarios/counted')
+        .set('Idempotency-Token', issued.body.token)
+        .send({ id: 'resent' });
+      expect([answer.status, answer.headers['idempotent-replayed'], proxy.dropped()]).toEqual([
+        201,
+        undefined,
+        1,
+      ]);
+      expect(app.app.get(Gate).runsOf.get('resent')).toBe(1);
+    } finally {
+      await app.close();
+      client.disconnect();
+      await proxy.close();
+      await server.stop();
+    }
+  });
 });

@@ -82,6 +82,49 @@ describe('RedisTokenStore on a single Redis', () => {
       outcome: '{"status":201,"headers":{}}',
     });
   });
+  it('answers a claim its owner sends again (its answer was lost) as the first use it is', async () => {
+    // What a client that resends what was in flight when its connection closed makes Redis run.
+    const ref = { tag: 'tagtagtagtag', id: 'd'.repeat(22) };
+    const limits = { bucket: 'orders', rateLimit: 10, windowMs: 60_000, maxOutstanding: 10 };
+    await store.issue({ ref, binding: 'b|x', ttlMs: 60_000, limits });
+    const consume = (owner: string) =>
+      store.consume({
+        ref,
+        bucket: 'orders',
+        binding: 'b|x',
+        fingerprint: 'f',
+        owner,
+        leaseMs: 10_000,
+        keepMs: 60_000,
+      });
+    expect(await consume('o-1')).toEqual({ state: 'first' });
+    expect(await consume('o-1')).toEqual({ state: 'first' });
+    expect(await consume('o-2')).toEqual({ state: 'in_progress' });
+
+    const key = { tag: 'tagtagtagtag', id: 'e'.repeat(22) };
+    const claimKey = (owner: string) =>
+      store.claimKey({
+        ref: key,
+        binding: 'b|x',
+        fingerprint: 'f',
+        owner,
+        leaseMs: 10_000,
+        keepMs: 60_000,
+        limits: { bucket: 'payments', rateLimit: 5, windowMs: 60_000 },
+      });
+    const first = await claimKey('o-1');
+    expect(first).toMatchObject({ state: 'first', remaining: 4 });
+    // Granted once: the same figures again, nothing charged twice.
+    expect(await claimKey('o-1')).toMatchObject({ state: 'first', remaining: 4 });
+    expect(await claimKey('o-2')).toEqual({ state: 'in_progress' });
+
+    const message = { tag: 'tagtagtagtag', id: 'f'.repeat(22) };
+    const claim = (owner: string) =>
+      store.claim({ ref: message, owner, leaseMs: 10_000, keepMs: 60_000, afterCrash: 'retry' });
+    expect(await claim('run-1')).toEqual({ state: 'claimed' });
+    expect(await claim('run-1')).toEqual({ state: 'claimed' });
+    expect(await claim('run-2')).toEqual({ state: 'in_progress' });
+  });
 });
 
 describe('RedisTokenStore on a 3-master Redis Cluster', () => {

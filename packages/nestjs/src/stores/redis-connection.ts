@@ -32,8 +32,6 @@ export function createRedisClient(connection: RedisConnection): Redis | Cluster 
     const { retryStrategy, enableOfflineQueue, ...redisOptions } = FAIL_FAST_REDIS_OPTIONS;
     return new Cluster(connection.cluster, {
       enableOfflineQueue,
-      // The Cluster's own resend of what was in flight when a connection closed: as above.
-      retryDelayOnFailover: 0,
       clusterRetryStrategy: retryStrategy,
       ...connection.options,
       redisOptions: { ...redisOptions, ...connection.options?.redisOptions },

@@ -29,7 +29,11 @@ import { RedisClock } from './redis-clock.js';
 import { OutcomeWaiters } from '../outcomes/outcome-waiters.js';
 import { MAX_WAIT_SECONDS } from '../prefer-header.js';
 import { StoreUnavailableError } from './store-unavailable.error.js';
-import { type Replication, ReplicatedWrites } from './replicated-writes.js';
+import {
+  PrimaryUnreachableError,
+  type Replication,
+  ReplicatedWrites,
+} from './replicated-writes.js';
 import { UndoRetries } from './undo-retries.js';
 
 const SCRIPTS = [
@@ -502,7 +506,12 @@ function replicationOf(
  */
 function mayHaveRun(error: unknown): boolean {
   const cause = (error as StoreUnavailableError).cause as Error | undefined;
-  return !!cause && cause.name !== 'ReplyError' && !cause.message.endsWith(NOT_SENT);
+  return (
+    !!cause &&
+    cause.name !== 'ReplyError' &&
+    !(cause instanceof PrimaryUnreachableError) &&
+    !cause.message.endsWith(NOT_SENT)
+  );
 }
 
 /** A consume's, a key's first use: the answers whose claim must reach the replicas. */

@@ -15,6 +15,11 @@ export interface Replication {
  */
 const REPLICAS_BEHIND_MS = 1_000;
 
+/** A Cluster's slot has a primary the client holds no connection to: nothing was sent. */
+export class PrimaryUnreachableError extends Error {
+  override name = 'PrimaryUnreachableError';
+}
+
 /** Replies as text, as the client's own commands give them (a bare Command gives Buffers). */
 const UTF8 = { replyEncoding: 'utf8' } as const;
 
@@ -32,8 +37,10 @@ interface Waiting {
  * writes. A WAIT blocks its connection until the replicas answer, so one per script would queue
  * each script behind the one before (measured: first uses at half their speed); instead the
  * scripts of one turn of the event loop to one primary go in one pipeline with one WAIT behind
- * them all: one write, one node (on a Cluster, the primary of their slots, from ioredis' slot
- * table; a redirect fails the pipeline, never moves a script away from its WAIT). A script
+ * them all: one write, one node. On a Cluster, the pipeline goes on the connection ioredis keeps
+ * to the primary of their slots: a redirect fails its scripts, never moves one away from its
+ * WAIT; and the Cluster's own pipeline would be sent again, 100 ms after its connection closed
+ * (`retryDelayOnFailover`), running claims already answered 503 and undone. A script
  * whose reply says it wrote nothing (a replay, a refusal) is answered as soon as its reply
  * comes; only the others wait for the WAIT's.
  *
@@ -80,8 +87,13 @@ export class ReplicatedWrites {
 
   private async send(primary: string, batch: Waiting[], command: 'evalsha' | 'eval') {
     const { replicas, timeoutMs } = this.replication;
+    const connection = this.connectionTo(primary);
+    if (!connection) {
+      const error = new PrimaryUnreachableError(`No connection to ${primary}, the slot's primary`);
+      return batch.forEach((waiting) => waiting.reject(error));
+    }
     // A Pipeline underneath: each command's own promise settles with its reply, before exec()'s.
-    const pipeline = this.redis.pipeline() as unknown as Pipeline;
+    const pipeline = connection.pipeline() as unknown as Pipeline;
     const replies = batch.map(({ call: [script, ...keysAndArgs] }) => {
       // A script of `null` keys has its key count first among the caller's arguments.
       const keyCount = script.numberOfKeys === null ? [] : [script.numberOfKeys];
@@ -117,6 +129,18 @@ export class ReplicatedWrites {
       ),
     );
     if (unknown.length > 0) await this.send(primary, unknown, 'eval');
+  }
+
+  /**
+   * The client itself on a single Redis; on a Cluster, its connection to `primary`, absent while
+   * a failover has it dropped and its slots not yet moved. That connection never reconnects (a
+   * Cluster makes a new one), so never sends what it lost again.
+   */
+  private connectionTo(primary: string): Redis | undefined {
+    if (!this.redis.isCluster) return this.redis as Redis;
+    return (this.redis as Cluster)
+      .nodes('master')
+      .find(({ options }) => `${options.host}:${options.port}` === primary);
   }
 
   /** Which primary holds `key`: its address from the Cluster's slot table; `''` on a single Redis. */

@@ -19,7 +19,8 @@
     ARGV[9] deadline          ms since the epoch by Redis' clock (0: none); later, change nothing
 
   Output:
-    {'first', remaining, resetMs} | {'rate', retryAfterMs, resetMs}
+    {'first', remaining, resetMs} (also for this owner's claim sent again: its answer was lost)
+    | {'rate', retryAfterMs, resetMs}
     | {'unknown'} | {'mismatch'} | {'in_progress'} | {'used'} | {'done', outcome}
     | {'late'} (past the deadline: the caller has given up and answered; nothing claimed)
 ]]
@@ -34,8 +35,8 @@ end
 --- @include "marker-answer"
 --- @include "lowest-score"
 
-local copy = markerAnswer(KEYS[1], ARGV[1], ARGV[2], now)
-if copy then
+local copy = markerAnswer(KEYS[1], ARGV[1], ARGV[2], ARGV[3], now)
+if copy and copy[1] ~= 'mine' then
   return copy
 end
 
@@ -45,6 +46,10 @@ local inWindow = '(' .. (now - window)
 local granted = redis.call('ZCOUNT', KEYS[2], inWindow, '+inf')
 local oldest = lowestScore(KEYS[2], inWindow)
 local reset = oldest and (oldest + window - now) or 0
+if copy then
+  -- This claim again: it was granted the first time, and is counted among `granted`.
+  return {'first', limit - granted, reset}
+end
 if granted >= limit then
   return {'rate', reset, reset}
 end

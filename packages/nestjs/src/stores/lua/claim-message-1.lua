@@ -14,7 +14,8 @@
     ARGV[5] deadline          ms since the epoch by Redis' clock (0: none); later, change nothing
 
   Output:
-    {'claimed'} | {'reclaimed'} | {'crashed'} | {'in_progress'} | {'done', outcome}
+    {'claimed'} (also for this owner's claim sent again: its answer was lost) | {'reclaimed'}
+    | {'crashed'} | {'in_progress'} | {'done', outcome}
     | {'late'} (past the deadline: the caller has given up; nothing claimed)
 ]]
 --- @include "clock"
@@ -31,8 +32,10 @@ if kind == 'string' then
   return {'done', string.sub(redis.call('GET', KEYS[1]), 5)}
 end
 if kind == 'hash' then
-  if tonumber(redis.call('HGET', KEYS[1], 'l')) > now then
-    return {'in_progress'}
+  local marker = redis.call('HMGET', KEYS[1], 'o', 'l')
+  if tonumber(marker[2]) > now then
+    -- Its own owner's: this claim again, its answer lost with the connection (marker-answer.lua).
+    return {marker[1] == ARGV[1] and 'claimed' or 'in_progress'}
   end
   if ARGV[4] ~= 'retry' then
     return {'crashed'}

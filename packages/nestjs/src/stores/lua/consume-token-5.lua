@@ -25,7 +25,9 @@
 
   Output:
     {'first'} | {'first', next outcome, retryAfterMs, remaining, resetMs} (rotation: the next
-    token's issuance, as issue-tokens-n.lua answers it) | {'unknown'} | {'mismatch'} | {'in_progress'} | {'used'} | {'done', outcome}
+    token's issuance, as issue-tokens-n.lua answers it); {'first'} too for this owner's consume
+    sent again (its answer was lost) | {'unknown'} | {'mismatch'} | {'in_progress'} | {'used'}
+    | {'done', outcome}
     | {'late'} (past the deadline: the caller has given up and answered; nothing consumed)
 ]]
 --- @include "clock"
@@ -62,4 +64,9 @@ end
 
 --- @include "marker-answer"
 
-return markerAnswer(KEYS[2], ARGV[1], ARGV[2], nowMs()) or {'unknown'}
+local answer = markerAnswer(KEYS[2], ARGV[1], ARGV[2], ARGV[3], nowMs()) or {'unknown'}
+if answer[1] == 'mine' then
+  -- A rotation's next token was issued the first time; unnamed now, it expires unused.
+  return {'first'}
+end
+return answer

@@ -1,9 +1,12 @@
 -- What the marker at `key` tells a copy of the request that holds `binding` and `fingerprint`,
 -- or nil when there is no marker. A marker bound to someone else is 'unknown' to this caller;
--- another body under the same token or key is a 'mismatch'. Recorded: a string,
--- '<#b>:<b><#f>:<f><outcome>' (record-outcome-1.lua); in progress: a hash (b, f, l lease end;
--- r: an outcome recorded by an earlier version).
-local function markerAnswer(key, binding, fingerprint, now)
+-- another body under the same token or key is a 'mismatch'. 'mine': `owner`'s own claim, its
+-- lease running, so this is that claim again: its answer was lost with the connection and the
+-- client sent what was in flight once more (ioredis does, unless told not to); the caller
+-- answers it as the first use it is. Recorded: a string, '<#b>:<b><#f>:<f><outcome>'
+-- (record-outcome-1.lua); in progress: a hash (b, f, l lease end, o owner; r: an outcome
+-- recorded by an earlier version).
+local function markerAnswer(key, binding, fingerprint, owner, now)
   local function refusal(markerBinding, markerFingerprint)
     if markerBinding ~= binding then
       return {'unknown'}
@@ -30,7 +33,7 @@ local function markerAnswer(key, binding, fingerprint, now)
     return nil
   end
 
-  local marker = redis.call('HMGET', key, 'b', 'f', 'l', 'r')
+  local marker = redis.call('HMGET', key, 'b', 'f', 'l', 'r', 'o')
   local refused = refusal(marker[1], marker[2])
   if refused then
     return refused
@@ -39,7 +42,7 @@ local function markerAnswer(key, binding, fingerprint, now)
     return {'done', marker[4]}
   end
   if tonumber(marker[3]) > now then
-    return {'in_progress'}
+    return {marker[5] == owner and 'mine' or 'in_progress'}
   end
   return {'used'}
 end
