@@ -89,6 +89,7 @@ export class ReplicatedWrites {
     const { replicas, timeoutMs } = this.replication;
     const connection = this.connectionTo(primary);
     if (!connection) {
+      this.relearnSlots();
       const error = new PrimaryUnreachableError(`No connection to ${primary}, the slot's primary`);
       return batch.forEach((waiting) => waiting.reject(error));
     }
@@ -116,6 +117,7 @@ export class ReplicatedWrites {
     pipeline.exec().catch((error: unknown) => batch.forEach((waiting) => waiting.reject(error)));
 
     const unknown: Waiting[] = [];
+    let failed = false;
     await Promise.all(
       batch.map((waiting, i) =>
         replies[i].then(
@@ -123,12 +125,26 @@ export class ReplicatedWrites {
           (error: Error) => {
             if (command === 'evalsha' && error.message.startsWith('NOSCRIPT'))
               unknown.push(waiting);
-            else waiting.reject(error);
+            else {
+              failed = true;
+              waiting.reject(error);
+            }
           },
         ),
       ),
     );
+    if (failed) this.relearnSlots();
     if (unknown.length > 0) await this.send(primary, unknown, 'eval');
+  }
+
+  /**
+   * After a redirect, a closed connection or a primary with none: a Cluster's own commands
+   * would make it read the slot table again, and these batches bypass them (no periodic
+   * refresh by default); without it, first uses would go to a dead primary until a replay or
+   * an issuance met a redirect.
+   */
+  private relearnSlots(): void {
+    if (this.redis.isCluster) (this.redis as Cluster).refreshSlotsCache();
   }
 
   /**
