@@ -149,8 +149,7 @@ export class ReplicatedWrites {
 
   /**
    * The client itself on a single Redis; on a Cluster, its connection to `primary`, absent while
-   * a failover has it dropped and its slots not yet moved. That connection never reconnects (a
-   * Cluster makes a new one), so never sends what it lost again.
+   * a failover has it dropped and its slots not yet moved.
    */
   private connectionTo(primary: string): Redis | undefined {
     if (!this.redis.isCluster) return this.redis as Redis;
