@@ -238,6 +238,38 @@ function summary({ before, after, unreplicatedOutcomes }: Report): string {
   return `before the failover ${count([...before.values()].flat())}; after it ${count([...after.values()])}; outcomes not replicated: ${unreplicatedOutcomes}`;
 }
 
+/** A Cluster of three primaries with a replica each, 1 s node time-out: failovers take seconds. */
+async function startClusterTopology(): Promise<Topology> {
+  const cluster: RedisClusterHandle = await startRedisCluster({
+    replicasPerPrimary: 1,
+    nodeTimeoutMs: 1_000,
+  });
+  const client = createRedisClient({ cluster: cluster.nodes }) as Cluster;
+  // Every token of one caller shares its hash tag, so one slot, so one shard.
+  let slot = -1;
+  return {
+    client,
+    shard: async () => {
+      for (const node of client.nodes('master')) {
+        const [key] = await node.keys('idem:*:t:*');
+        if (key) slot = Number(await node.cluster('KEYSLOT', key));
+      }
+      const primary = await cluster.primaryOfSlot(slot);
+      return { primary, replica: (await cluster.replicasOf(primary))[0] };
+    },
+    kill: (port) => cluster.kill(port),
+    // From its nodes.conf it learns that its slots moved and follows their new owner.
+    rejoin: (old) => cluster.restart(old),
+    pause: (port) => cluster.pause(port),
+    resume: (port) => cluster.resume(port),
+    waitForFailover: (old) => cluster.waitForFailover(slot, old),
+    stop: async () => {
+      client.disconnect();
+      await cluster.stop();
+    },
+  };
+}
+
 const topologies: [string, () => Promise<Topology>][] = [
   [
     'Sentinel (a primary, one replica, three sentinels)',
@@ -264,39 +296,7 @@ const topologies: [string, () => Promise<Topology>][] = [
       };
     },
   ],
-  [
-    'Cluster (three primaries, one replica each; the tokens’ primary dies)',
-    async () => {
-      const cluster: RedisClusterHandle = await startRedisCluster({
-        replicasPerPrimary: 1,
-        nodeTimeoutMs: 1_000,
-      });
-      const client = createRedisClient({ cluster: cluster.nodes }) as Cluster;
-      // Every token of one caller shares its hash tag, so one slot, so one shard.
-      let slot = -1;
-      return {
-        client,
-        shard: async () => {
-          for (const node of client.nodes('master')) {
-            const [key] = await node.keys('idem:*:t:*');
-            if (key) slot = Number(await node.cluster('KEYSLOT', key));
-          }
-          const primary = await cluster.primaryOfSlot(slot);
-          return { primary, replica: (await cluster.replicasOf(primary))[0] };
-        },
-        kill: (port) => cluster.kill(port),
-        // From its nodes.conf it learns that its slots moved and follows their new owner.
-        rejoin: (old) => cluster.restart(old),
-        pause: (port) => cluster.pause(port),
-        resume: (port) => cluster.resume(port),
-        waitForFailover: (old) => cluster.waitForFailover(slot, old),
-        stop: async () => {
-          client.disconnect();
-          await cluster.stop();
-        },
-      };
-    },
-  ],
+  ['Cluster (three primaries, one replica each; the tokens’ primary dies)', startClusterTopology],
 ];
 
 describe.each(topologies)('failover on %s', (_name, start) => {
@@ -379,18 +379,14 @@ describe('the service on Sentinel', () => {
  */
 describe('a first use whose connection closes, on Cluster with minReplicas 1', () => {
   it('is not sent again behind its 503: the token works as a first use, once', async () => {
-    const cluster = await startRedisCluster({ replicasPerPrimary: 1 });
-    const client = createRedisClient({ cluster: cluster.nodes }) as Cluster;
+    const topology = await startClusterTopology();
     const app = await startModule(
-      ScenariosModule.forRoot({ redis: client, minReplicas: 1, replicaTimeoutMs: 500 }),
+      ScenariosModule.forRoot({ redis: topology.client, minReplicas: 1, replicaTimeoutMs: 500 }),
     );
     try {
       const token = await fetchTokenWith(app);
-      const [key] = (
-        await Promise.all(client.nodes('master').map((node) => node.keys('idem:*:t:*')))
-      ).flat();
-      const primary = await cluster.primaryOfSlot(Number(await client.cluster('KEYSLOT', key)));
-      await caughtUp(primary, (await cluster.replicasOf(primary))[0]);
+      const { primary, replica } = await topology.shard();
+      await caughtUp(primary, replica);
 
       // The claim reaches the primary and waits there (writes paused); its connection then closes.
       await command(primary, 'CLIENT', 'PAUSE', '3000', 'WRITE');
@@ -408,8 +404,7 @@ describe('a first use whose connection closes, on Cluster with minReplicas 1', (
       expect(app.app.get(Gate).runsOf.get('lost')).toBe(1);
     } finally {
       await app.close();
-      client.disconnect();
-      await cluster.stop();
+      await topology.stop();
     }
   }, 60_000);
 });
