@@ -251,7 +251,7 @@ async function startClusterTopology(): Promise<Topology> {
     client,
     shard: async () => {
       for (const node of client.nodes('master')) {
-        const [key] = await node.keys('idem:*:t:*');
+        const [key] = await node.keys('idem:*:h:*');
         if (key) slot = Number(await node.cluster('KEYSLOT', key));
       }
       const primary = await cluster.primaryOfSlot(slot);

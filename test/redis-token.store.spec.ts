@@ -34,8 +34,18 @@ describe('RedisTokenStore on a single Redis', () => {
     expect((await redis.keys('*{tagtagtagtag}*')).sort()).toEqual([
       'idem:{tagtagtagtag}:g:orders',
       'idem:{tagtagtagtag}:h:orders',
-      `idem:{tagtagtagtag}:t:${ref.id}`,
     ]);
+    // The unused token is its id and binding in the held set, scored with its expiry.
+    const [member, expiresAt] = await redis.zrange(
+      'idem:{tagtagtagtag}:h:orders',
+      0,
+      -1,
+      'WITHSCORES',
+    );
+    expect(member).toBe(`${ref.id}b|`);
+    const now = Number((await redis.time())[0]) * 1000;
+    expect(Number(expiresAt) - now).toBeGreaterThan(58_000);
+    expect(Number(expiresAt) - now).toBeLessThanOrEqual(61_000);
     await store.consume({
       ref,
       bucket: 'orders',
@@ -49,6 +59,32 @@ describe('RedisTokenStore on a single Redis', () => {
       'idem:{tagtagtagtag}:g:orders',
       `idem:{tagtagtagtag}:r:${ref.id}`,
     ]);
+  });
+
+  it('consumes a token that version 0.2 stored as a key of its own, once and only under its binding', async () => {
+    const ref = { tag: 'tagtagtagtag', id: 'd'.repeat(22) };
+    const tokenKey = `idem:{tagtagtagtag}:t:${ref.id}`;
+    const held = 'idem:{tagtagtagtag}:h:orders';
+    // As 0.2 issued it: the binding under the token's key, the id's first 8 characters held.
+    await redis.set(tokenKey, 'b|old', 'PX', 60_000);
+    await redis.zadd(held, Date.now() + 60_000, ref.id.slice(0, 8));
+    const consume = (binding: string, owner: string) =>
+      store.consume({
+        ref,
+        bucket: 'orders',
+        binding,
+        fingerprint: 'f',
+        owner,
+        leaseMs: 1000,
+        keepMs: 60_000,
+      });
+
+    expect(await consume('b|other', 'o1')).toEqual({ state: 'unknown' });
+    expect(await redis.exists(tokenKey)).toBe(1);
+    expect(await consume('b|old', 'o2')).toEqual({ state: 'first' });
+    expect(await redis.exists(tokenKey)).toBe(0);
+    expect(await redis.zscore(held, ref.id.slice(0, 8))).toBeNull();
+    expect(await consume('b|old', 'o3')).toEqual({ state: 'in_progress' });
   });
 
   it('keeps a recorded marker as one string, and still reads the hash an earlier version recorded', async () => {

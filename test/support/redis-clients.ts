@@ -14,3 +14,17 @@ export async function connectRedis(
   }
   return client;
 }
+
+/**
+ * The unused tokens in a Redis (docs/DESIGN.md, "Keys"): the members of every caller's held
+ * set, `<id><binding>`, each with the time it expires (ms since the epoch).
+ */
+export async function unusedTokens(redis: Redis): Promise<{ member: string; expiresAt: number }[]> {
+  const unused = [];
+  for (const held of await redis.keys('idem:*:h:*')) {
+    const flat = await redis.zrange(held, 0, -1, 'WITHSCORES');
+    for (let i = 0; i < flat.length; i += 2)
+      unused.push({ member: flat[i], expiresAt: Number(flat[i + 1]) });
+  }
+  return unused;
+}

@@ -2,8 +2,7 @@
 // scripts travel inside the compiled JavaScript: no file read at run time, nothing for a
 // bundler or an asset step to copy. Each script is registered under a versioned name (its
 // SHA1's first 12 hex digits), so two versions of this package on one Redis client never clash.
-// `<name>-<numberOfKeys>.lua` -> `lua/scripts.ts` exporting one constant per script; `-n.lua`:
-// a script whose caller says how many keys it passes (ioredis then takes that count first). A line
+// `<name>-<numberOfKeys>.lua` -> `lua/scripts.ts` exporting one constant per script. A line
 // `--- @include "<name>"` (as in bullmq) is replaced by `lua/includes/<name>.lua`: code that two
 // scripts share is written once.
 import { createHash } from 'node:crypto';
@@ -20,13 +19,13 @@ const entries = readdirSync(dir)
   .filter((file) => file.endsWith('.lua'))
   .sort()
   .map((file) => {
-    const [, name, keys] = /^([a-z-]+)-([0-9]+|n)\.lua$/.exec(file) ?? [];
-    if (!name) throw new Error(`inline-lua: ${file} is not named <name>-<numberOfKeys or n>.lua`);
+    const [, name, keys] = /^([a-z-]+)-([0-9]+)\.lua$/.exec(file) ?? [];
+    if (!name) throw new Error(`inline-lua: ${file} is not named <name>-<numberOfKeys>.lua`);
     const lua = withIncludes(readFileSync(new URL(file, dir), 'utf8'));
     const sha1 = createHash('sha1').update(lua).digest('hex');
     const script = {
       name: `idempotency:${name}:${sha1.slice(0, 12)}`,
-      numberOfKeys: keys === 'n' ? null : Number(keys),
+      numberOfKeys: Number(keys),
       sha1,
       lua,
     };

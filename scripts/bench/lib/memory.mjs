@@ -2,9 +2,10 @@
  * Redis memory per unused token and per stored outcome, measured through the service's own
  * compiled RedisTokenStore (same scripts, same keys), from INFO memory's `used_memory`.
  *
- * An unused token is a string key plus one member in each of its caller's two limiter sorted
- * sets (grants `g`, held `h`). Small sets (≤ 128 members) are listpacks, big ones skiplists,
- * so the cost per token depends on how many tokens one caller has: both cases are measured.
+ * An unused token is a member of its caller's held set (`h`, scored with its expiry) and its
+ * grant one of the grants set (`g`). Small sets (≤ 128 members) are listpacks, big ones
+ * skiplists, so the cost per token depends on how many tokens one caller has: both cases are
+ * measured.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { RedisTokenStore } from '../../../packages/nestjs/dist/index.js';
@@ -67,31 +68,32 @@ async function issueSpread(store, codec, callers, perCaller) {
 }
 
 const limiterKeys = (admin) => scanKeys(admin, 'idem:*', 'zset');
+const grantsKeys = (admin) => scanKeys(admin, 'idem:*:g:*', 'zset');
 
-/** Bytes per unused token for `callers` × `perCaller` tokens, split into token keys and limiter entries. */
+/**
+ * Bytes per unused token for `callers` × `perCaller` tokens, split into the held sets (the
+ * tokens themselves) and the grants sets (the limiter's window).
+ */
 async function unusedTokenCost(admin, store, codec, callers, perCaller) {
   await admin.flushall();
   const before = await usedMemory(admin);
   const issued = await issueSpread(store, codec, callers, perCaller);
-  const withLimiter = await usedMemory(admin);
-  const zsets = await limiterKeys(admin);
-  const encoding = zsets.length > 0 ? await admin.object('ENCODING', zsets[0]) : 'none';
-  const sampleKeyBytes = await memoryUsage(
-    admin,
-    `idem:{${issued[0].ref.tag}}:t:${issued[0].ref.id}`,
-  );
-  await deleteKeys(admin, zsets);
-  const tokensOnly = await usedMemory(admin);
+  const withGrants = await usedMemory(admin);
+  const held = `idem:{${issued[0].ref.tag}}:h:${policy.bucket}`;
+  const encoding = await admin.object('ENCODING', held);
+  const heldSetBytes = await memoryUsage(admin, held);
+  await deleteKeys(admin, await grantsKeys(admin));
+  const heldOnly = await usedMemory(admin);
   const count = issued.length;
   return {
     callers,
     tokensPerCaller: perCaller,
     tokens: count,
-    bytesPerToken: round((withLimiter - before) / count),
-    tokenKeyBytesPerToken: round((tokensOnly - before) / count),
-    limiterBytesPerToken: round((withLimiter - tokensOnly) / count),
-    limiterZsetEncoding: encoding,
-    memoryUsageOfOneTokenKey: sampleKeyBytes,
+    bytesPerToken: round((withGrants - before) / count),
+    heldBytesPerToken: round((heldOnly - before) / count),
+    grantsBytesPerToken: round((withGrants - heldOnly) / count),
+    zsetEncoding: encoding,
+    memoryUsageOfOneHeldSet: heldSetBytes,
   };
 }
 

@@ -174,10 +174,10 @@ export function cpuTable(summary, columns) {
 export function memoryTable(memory) {
   if (!memory) return '_Memory not measured (BENCH_MEMORY=0)._';
   const row = (label, m) =>
-    `| ${label} | ${fmt(m.tokens)} | ${fmt(m.bytesPerToken, 1)} | ${fmt(m.tokenKeyBytesPerToken, 1)} | ${fmt(m.limiterBytesPerToken, 1)} | ${m.limiterZsetEncoding} | ${m.memoryUsageOfOneTokenKey ?? 'n/a'} |`;
+    `| ${label} | ${fmt(m.tokens)} | ${fmt(m.bytesPerToken, 1)} | ${fmt(m.heldBytesPerToken, 1)} | ${fmt(m.grantsBytesPerToken, 1)} | ${m.zsetEncoding} | ${m.memoryUsageOfOneHeldSet ?? 'n/a'} |`;
   const o = memory.outcomes;
   return [
-    '| unused tokens | tokens | bytes per token | token string key | limiter zset entries (g + h) | zset encoding | MEMORY USAGE of one token key |',
+    "| unused tokens | tokens | bytes per token | held set (h: the tokens) | grants set (g) | zset encoding | MEMORY USAGE of one caller's held set |",
     '|---|---:|---:|---:|---:|---|---:|',
     row(
       `${fmt(memory.spread.callers)} callers × ${fmt(memory.spread.tokensPerCaller)}`,

@@ -193,7 +193,7 @@ export type ClaimResult =
  *   nothing, so the token still works and nothing is charged.
  */
 export interface TokenStore {
-  /** Checks the limits and stores a new unused token, in one atomic step. Rejects if `ref` exists already (ids are random: never in practice). */
+  /** Checks the limits and stores a new unused token, in one atomic step. Rejects if `ref` is unused already under that binding (ids are random: never in practice). */
   issue(command: IssueCommand): Promise<IssueResult>;
   /** Checks and deletes the token and claims its marker, in one atomic step. */
   consume(command: ConsumeCommand): Promise<ConsumeResult>;

@@ -62,10 +62,21 @@ interface Undo {
 const NOT_SENT = 'enableOfflineQueue options is false';
 
 /**
- * A token's member in the caller's limiter sets: 8 of its 22 id characters (48 bits) are unique
- * among the few hundred members one caller has, and save 28 bytes of Redis memory per token.
+ * A grant's member in the caller's grants set: 8 of its id's characters (48 bits) are unique
+ * among the few hundred grants one caller has in a window, and save Redis memory per grant.
  */
-const LIMITER_MEMBER_LENGTH = 8;
+const GRANT_MEMBER_LENGTH = 8;
+
+/**
+ * An unused token is a member of its caller's held set, scored with its expiry: its whole id,
+ * then the binding it was issued under, so that a consume presenting another binding finds no
+ * token. One member, not a key of its own: about a third of the memory (docs/PERFORMANCE.md).
+ */
+const heldMember = (id: string, binding: string): string => id + binding;
+
+/** A token's held and grant members, as issue-tokens-2.lua and revoke-tokens-2.lua take them. */
+const tokenMembers = (ids: string[], binding: string): string[] =>
+  ids.flatMap((id) => [heldMember(id, binding), id.slice(0, GRANT_MEMBER_LENGTH)]);
 
 /** How often a Cluster's waiting copies look at their marker (one poll per marker, not per copy). */
 const POLL_MS = 100;
@@ -127,34 +138,18 @@ export class RedisTokenStore implements TokenStore {
     if (replication)
       this.replicated = new ReplicatedWrites(redis, replication, (call) => this.send(call));
     for (const { name, numberOfKeys, lua } of SCRIPTS)
-      redis.defineCommand(name, { numberOfKeys: numberOfKeys ?? undefined, lua });
+      redis.defineCommand(name, { numberOfKeys, lua });
   }
 
   async issue(command: IssueCommand): Promise<IssueResult> {
     const { ref, moreIds = [], binding, ttlMs, limits, deadlineMs } = command;
     const { bucket, rateLimit, windowMs, maxOutstanding } = limits;
     const deadline = await this.redisDeadline(deadlineMs);
-    const ids = [ref.id, ...moreIds];
-    const keys = [
-      this.key(ref, 'g', bucket),
-      this.key(ref, 'h', bucket),
-      ...ids.map((id) => this.key(ref, 't', id)),
-    ];
-    const members = ids.map((id) => id.slice(0, LIMITER_MEMBER_LENGTH));
+    const keys = [this.key(ref, 'g', bucket), this.key(ref, 'h', bucket)];
+    const members = tokenMembers([ref.id, ...moreIds], binding);
     const [outcome, retryAfterMs, remaining, resetMs] = (await this.runOrUndo(
-      [
-        issueTokens,
-        keys.length,
-        ...keys,
-        binding,
-        ttlMs,
-        rateLimit,
-        windowMs,
-        maxOutstanding,
-        deadline,
-        ...members,
-      ],
-      { calls: [[revokeTokens, keys.length, ...keys, binding, ...members]], forMs: ttlMs },
+      [issueTokens, ...keys, ttlMs, rateLimit, windowMs, maxOutstanding, deadline, ...members],
+      { calls: [[revokeTokens, ...keys, ...members]], forMs: ttlMs },
     )) as [string, number, number, number];
     if (outcome === 'late') throw lateError();
     return issueResult(outcome, [retryAfterMs, remaining, resetMs]);
@@ -163,33 +158,22 @@ export class RedisTokenStore implements TokenStore {
   async consume(command: ConsumeCommand): Promise<ConsumeResult> {
     const { ref, bucket, binding, fingerprint, owner, leaseMs, keepMs, next, deadlineMs } = command;
     const deadline = await this.redisDeadline(deadlineMs);
-    const keys = [
-      this.key(ref, 't', ref.id),
-      this.key(ref, 'r', ref.id),
-      this.key(ref, 'h', bucket),
-    ];
-    const member = ref.id.slice(0, LIMITER_MEMBER_LENGTH);
+    const grants = this.key(ref, 'g', bucket);
+    const held = this.key(ref, 'h', bucket);
+    const marker = this.key(ref, 'r', ref.id);
+    const member = heldMember(ref.id, binding);
     // Rotation issues under the consumed token's tag: all keys of the script share one slot.
-    const nextId = next?.ref.id ?? '';
-    const nextKeys = [this.key(ref, 'g', bucket), this.key(ref, 't', nextId)];
-    const nextMember = nextId.slice(0, LIMITER_MEMBER_LENGTH);
-    const rotation = next
-      ? [
-          next.ttlMs,
-          nextMember,
-          next.limits.rateLimit,
-          next.limits.windowMs,
-          next.limits.maxOutstanding,
-        ]
-      : [0, '', 0, 0, 0];
-    const revokeNext: ScriptCall[] = next
-      ? [[revokeTokens, 3, nextKeys[0], keys[2], nextKeys[1], binding, nextMember]]
-      : [];
+    const nextMembers = next ? tokenMembers([next.ref.id], binding) : ['', ''];
+    const { rateLimit = 0, windowMs = 0, maxOutstanding = 0 } = next?.limits ?? {};
+    const rotation = [next?.ttlMs ?? 0, ...nextMembers, rateLimit, windowMs, maxOutstanding];
+    const revokeNext: ScriptCall[] = next ? [[revokeTokens, grants, held, ...nextMembers]] : [];
     const [state, detail, ...issued] = (await this.runOrUndo(
       [
         consumeToken,
-        ...keys,
-        ...nextKeys,
+        marker,
+        held,
+        grants,
+        this.key(ref, 't', ref.id),
         binding,
         fingerprint,
         owner,
@@ -199,7 +183,10 @@ export class RedisTokenStore implements TokenStore {
         deadline,
         ...rotation,
       ],
-      { calls: [[releaseToken, ...keys, owner, member], ...revokeNext], forMs: leaseMs },
+      {
+        calls: [[releaseToken, marker, held, owner, member], ...revokeNext],
+        forMs: leaseMs,
+      },
       claimedFirst,
     )) as [string, string?, ...number[]];
     switch (state) {
@@ -221,7 +208,7 @@ export class RedisTokenStore implements TokenStore {
     const { ref, binding, fingerprint, owner, leaseMs, keepMs, limits, deadlineMs } = command;
     const deadline = await this.redisDeadline(deadlineMs);
     const keys = [this.key(ref, 'r', ref.id), this.key(ref, 'g', limits.bucket)];
-    const member = ref.id.slice(0, LIMITER_MEMBER_LENGTH);
+    const member = ref.id.slice(0, GRANT_MEMBER_LENGTH);
     const [state, first, second] = (await this.runOrUndo(
       [
         claimKey,
@@ -384,8 +371,9 @@ export class RedisTokenStore implements TokenStore {
   }
 
   /**
-   * `t` unused token, `r` consumed-marker (per token id); `g` grants, `h` held tokens (per
-   * limiter bucket). Every key of a caller shares the hash tag `{tag}`.
+   * `r` consumed-marker (per token id); `g` grants, `h` unused tokens (per limiter bucket); `t`
+   * an unused token as versions up to 0.2 stored it, a key each (a consume still finds it). Every
+   * key of a caller shares the hash tag `{tag}`.
    */
   private key(ref: TokenRef, kind: 't' | 'r' | 'g' | 'h', name: string): string {
     return `${this.prefix}{${ref.tag}}:${kind}:${name}`;

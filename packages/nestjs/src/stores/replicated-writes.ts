@@ -96,10 +96,8 @@ export class ReplicatedWrites {
     // A Pipeline underneath: each command's own promise settles with its reply, before exec()'s.
     const pipeline = connection.pipeline() as unknown as Pipeline;
     const replies = batch.map(({ call: [script, ...keysAndArgs] }) => {
-      // A script of `null` keys has its key count first among the caller's arguments.
-      const keyCount = script.numberOfKeys === null ? [] : [script.numberOfKeys];
       const body = command === 'evalsha' ? script.sha1 : script.lua;
-      const sent = new Command(command, [body, ...keyCount, ...keysAndArgs], UTF8);
+      const sent = new Command(command, [body, script.numberOfKeys, ...keysAndArgs], UTF8);
       pipeline.sendCommand(sent);
       return sent.promise;
     });

@@ -213,7 +213,9 @@ export function tokenStoreContract(getStore: () => TokenStore): ContractCase[] {
 
     'refuses to issue a ref twice': async () => {
       const ref = await issued();
-      await assert.rejects(store().issue({ ref, binding: 'x|', ttlMs: LONG, limits: UNLIMITED }));
+      await assert.rejects(
+        store().issue({ ref, binding: 'subject|scope', ttlMs: LONG, limits: UNLIMITED }),
+      );
     },
 
     'lets exactly one of 50 concurrent consumes of one token be first': async () => {

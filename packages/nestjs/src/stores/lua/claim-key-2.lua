@@ -4,7 +4,7 @@
   step, as a token's consume: of any number of concurrent requests with one key, one is first.
 
   Input:
-    KEYS[1] marker key        {tag}:r:<id>   as a token's (consume-token-5.lua); <id> is a
+    KEYS[1] marker key        {tag}:r:<id>   as a token's (consume-token-4.lua); <id> is a
                                              digest of the scope and the key, {tag} the caller's
     KEYS[2] grants key        {tag}:g:<bucket>   zset: member -> grant time (ms), shared with
                                                  issue-tokens-n.lua: a first use is a grant

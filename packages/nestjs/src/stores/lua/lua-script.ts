@@ -2,8 +2,7 @@
 export interface LuaScript {
   /** Versioned command name, `idempotency:<name>:<sha1 prefix>`: two versions never clash on one client. */
   name: string;
-  /** `null`: the caller passes the number of keys first (a batch's token keys). */
-  numberOfKeys: number | null;
+  numberOfKeys: number;
   /** SHA1 of `lua`, as Redis' EVALSHA knows it. */
   sha1: string;
   lua: string;

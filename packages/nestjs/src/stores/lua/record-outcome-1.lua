@@ -2,7 +2,7 @@
   Records the first request's outcome on its marker, compare-and-set on the owner.
 
   Input:
-    KEYS[1] marker key        {tag}:r:<id>   hash while in progress (consume-token-5.lua)
+    KEYS[1] marker key        {tag}:r:<id>   hash while in progress (consume-token-4.lua)
     ARGV[1] owner             random id of the request that consumed the token
     ARGV[2] outcome           opaque text
     ARGV[3] keep              milliseconds the marker is kept from now

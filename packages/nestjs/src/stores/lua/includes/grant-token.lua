@@ -1,14 +1,15 @@
--- Stores new unused tokens (the keys in `tokenKeys`, with their `members` in the limiter sets)
--- if the caller's limiter bucket allows all of them: the rate and quota checks and the writes
--- are one step, all or none. Sliding window log: a grant at time g counts until g + window; a
--- holding until its expiry. Counted without writing: under maxmemory Redis refuses a script's
--- first write only if that command can grow memory, so the first write must be a SET, never a
--- cleanup.
+-- Stores new unused tokens if the caller's limiter bucket allows all of them: the rate and quota
+-- checks and the writes are one step, all or none. A token is a member of the caller's held set
+-- (`heldMembers`: its id and binding, scored with its expiry), and a grant a member of the
+-- grants set (`grantMembers`, scored with the grant time). Sliding window log: a grant at time
+-- g counts until g + window; a holding until its expiry. Counted without writing: under
+-- maxmemory Redis refuses a script's first write only if that command can grow memory, so the
+-- first write must be a ZADD of a token, never a cleanup.
 -- Returns {outcome, retryAfterMs, remaining, resetMs}: 'granted' | 'rate' | 'quota' |
--- 'collision' (an id exists); retryAfterMs: until all of them would pass; remaining: grants
+-- 'collision' (a token exists); retryAfterMs: until all of them would pass; remaining: grants
 -- the window admits now; resetMs: until its oldest grant leaves (0: none).
-local function grantTokens(tokenKeys, grantsKey, heldKey, binding, ttl, members, limit, window, quota, now)
-  local count = #tokenKeys
+local function grantTokens(grantsKey, heldKey, heldMembers, grantMembers, ttl, limit, window, quota, now)
+  local count = #heldMembers
   local inWindow = '(' .. (now - window)
   local unexpired = '(' .. now
   local granted = redis.call('ZCOUNT', grantsKey, inWindow, '+inf')
@@ -38,19 +39,18 @@ local function grantTokens(tokenKeys, grantsKey, heldKey, binding, ttl, members,
     return {'quota', expiring and (expiring - now) or ttl, limit - granted, resetMs()}
   end
   for i = 1, count do
-    if redis.call('EXISTS', tokenKeys[i]) == 1 then
+    if redis.call('ZSCORE', heldKey, heldMembers[i]) then
       return {'collision', 0, 0, 0}
     end
   end
   for i = 1, count do
-    redis.call('SET', tokenKeys[i], binding, 'PX', ttl)
+    redis.call('ZADD', heldKey, now + ttl, heldMembers[i])
   end
 
   redis.call('ZREMRANGEBYSCORE', grantsKey, '-inf', now - window)
   redis.call('ZREMRANGEBYSCORE', heldKey, '-inf', now)
   for i = 1, count do
-    redis.call('ZADD', grantsKey, now, members[i])
-    redis.call('ZADD', heldKey, now + ttl, members[i])
+    redis.call('ZADD', grantsKey, now, grantMembers[i])
   end
   redis.call('PEXPIRE', grantsKey, window)
   -- The held set lives as long as its longest-lived token.
