@@ -46,7 +46,12 @@ export class ProblemException extends HttpException {
     extensions,
     headers,
   }: ProblemInit) {
+    // A refusal (4xx) is an answer, not a failure: nothing reads its stack trace, which costs
+    // more than the rest of the answer's exception (11 of 14 µs, measured in a Nest-deep stack).
+    const stackTraceLimit = Error.stackTraceLimit;
+    if (status < 500) Error.stackTraceLimit = 0;
     super(detail, status);
+    Error.stackTraceLimit = stackTraceLimit;
     this.problem = { type: problemType(code), title, status, detail, code, ...extensions };
     this.headers = {
       ...headers,
