@@ -38,8 +38,8 @@ describe('RedisTokenStore on a single Redis', () => {
     // The unused token is its id and binding in the held set, scored with its expiry.
     const [member, expiresAt] = await redis.zrange(
       'idem:{tagtagtagtag}:h:orders',
-      0,
-      -1,
+      '0',
+      '-1',
       'WITHSCORES',
     );
     expect(member).toBe(`${ref.id}b|`);

@@ -22,7 +22,7 @@ export async function connectRedis(
 export async function unusedTokens(redis: Redis): Promise<{ member: string; expiresAt: number }[]> {
   const unused = [];
   for (const held of await redis.keys('idem:*:h:*')) {
-    const flat = await redis.zrange(held, 0, -1, 'WITHSCORES');
+    const flat = await redis.zrange(held, '0', '-1', 'WITHSCORES');
     for (let i = 0; i < flat.length; i += 2)
       unused.push({ member: flat[i], expiresAt: Number(flat[i + 1]) });
   }
