@@ -142,22 +142,21 @@ export class IdempotencyInterceptor implements NestInterceptor {
       keepMs: this.settings.resultTtlSeconds * 1000,
     };
     let command: ConsumeCommand | KeyClaimCommand;
-    let next: { token: string; ref: TokenRef } | undefined;
+    let next: TokenRef | undefined;
     if (key === undefined) {
       const ref = this.verifiedToken(request);
       if (!this.codec.sameKindOfCaller(ref, caller)) {
         this.metrics.tokenPresented(request, 'unknown');
         throw tokenIssuedToOtherKindOfCaller(caller.subject !== undefined);
       }
-      if (options.rotate && preferencesOf(request).nextToken)
-        next = this.codec.createUnder(ref.tag);
+      if (options.rotate && preferencesOf(request).nextToken) next = this.codec.newRef(ref.tag);
       command = {
         ref,
         bucket: options.policy.bucket,
         ...use,
         ...(next && {
           next: {
-            ref: next.ref,
+            ref: next,
             ttlMs: this.settings.tokenTtlSeconds * 1000,
             limits: options.policy,
           },
@@ -187,7 +186,11 @@ export class IdempotencyInterceptor implements NestInterceptor {
         (result as ConsumeResult & { state: 'first' }).next?.granted
       ) {
         this.metrics.tokenIssued();
-        this.adapterHost.httpAdapter.setHeader(response, NEXT_TOKEN_HEADER, next!.token);
+        this.adapterHost.httpAdapter.setHeader(
+          response,
+          NEXT_TOKEN_HEADER,
+          this.codec.tokenOf(next!),
+        );
         this.adapterHost.httpAdapter.setHeader(response, PREFERENCE_APPLIED_HEADER, 'next-token');
       }
       if (result.state === 'unknown') {

@@ -61,13 +61,22 @@ export class TokenCodec {
   }
 
   create(caller: Caller): { token: string; ref: TokenRef } {
-    return this.createUnder(this.tagOf(caller));
+    const ref = this.newRef(this.tagOf(caller));
+    return { token: this.tokenOf(ref), ref };
   }
 
-  /** A new token under `tag`: a rotation's next token shares the consumed token's tag (one slot). */
-  createUnder(tag: string): { token: string; ref: TokenRef } {
-    const ref = { tag, id: randomId(ID_BYTES) };
-    return { token: `${ref.tag}.${ref.id}.${this.sign(ref)}`, ref };
+  /**
+   * A new token's ref under `tag` (a rotation's next token shares the consumed token's: one
+   * slot). Signed with {@link tokenOf} once the store has granted it: a refused issuance, most
+   * answers of a caller at its limit, then costs no HMAC.
+   */
+  newRef(tag: string): TokenRef {
+    return { tag, id: randomId(ID_BYTES) };
+  }
+
+  /** The token the client holds for `ref`. */
+  tokenOf(ref: TokenRef): string {
+    return `${ref.tag}.${ref.id}.${this.sign(ref)}`;
   }
 
   /** The token's ref when its shape and signature are right; decided without any I/O. */

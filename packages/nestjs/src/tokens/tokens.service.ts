@@ -38,12 +38,12 @@ export class TokensService {
     ttlSeconds = this.settings.tokenTtlSeconds,
     count = 1,
   ): Promise<Issuance> {
-    const { token, ref } = this.codec.create(caller);
-    const more = Array.from({ length: count - 1 }, () => this.codec.createUnder(ref.tag));
+    const tag = this.codec.tagOf(caller);
+    const refs = Array.from({ length: count }, () => this.codec.newRef(tag));
     const policy = this.settings.policyFor(scope);
     const result = await this.store.issue({
-      ref,
-      ...(more.length > 0 && { moreIds: more.map((next) => next.ref.id) }),
+      ref: refs[0],
+      ...(count > 1 && { moreIds: refs.slice(1).map(({ id }) => id) }),
       binding: this.codec.bindingOf(caller, scope),
       ttlMs: ttlSeconds * 1000,
       limits: policy,
@@ -56,12 +56,13 @@ export class TokensService {
       throw problem;
     }
     for (let i = 0; i < count; i += 1) this.metrics.tokenIssued();
+    const tokens = refs.map((ref) => this.codec.tokenOf(ref));
     const issued = {
-      token,
+      token: tokens[0],
       scope: scope ?? null,
       expiresAt: new Date(Date.now() + ttlSeconds * 1000).toISOString(),
       expiresIn: ttlSeconds,
     };
-    return { issued, tokens: [token, ...more.map((next) => next.token)], headers };
+    return { issued, tokens, headers };
   }
 }
