@@ -25,10 +25,10 @@
     | {'late'} (past the deadline: the caller has given up and answered; nothing claimed)
 ]]
 --- @include "clock"
+--- @include "deadline"
 
 local now = nowMs()
-local deadline = tonumber(ARGV[9])
-if deadline > 0 and now > deadline then
+if pastDeadline(ARGV[9], now) then
   return {'late'}
 end
 

@@ -19,10 +19,10 @@
     | {'late'} (past the deadline: the caller has given up; nothing claimed)
 ]]
 --- @include "clock"
+--- @include "deadline"
 
 local now = nowMs()
-local deadline = tonumber(ARGV[5])
-if deadline > 0 and now > deadline then
+if pastDeadline(ARGV[5], now) then
   return {'late'}
 end
 

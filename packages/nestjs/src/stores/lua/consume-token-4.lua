@@ -32,10 +32,10 @@
     | {'late'} (past the deadline: the caller has given up and answered; nothing consumed)
 ]]
 --- @include "clock"
+--- @include "deadline"
 
 local now = nowMs()
-local deadline = tonumber(ARGV[7])
-if deadline > 0 and now > deadline then
+if pastDeadline(ARGV[7], now) then
   return {'late'}
 end
 

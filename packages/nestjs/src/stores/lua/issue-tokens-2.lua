@@ -23,10 +23,10 @@
     remaining     grants the window admits now; resetMs until its oldest grant leaves (0: none)
 ]]
 --- @include "clock"
+--- @include "deadline"
 
 local now = nowMs()
-local deadline = tonumber(ARGV[5])
-if deadline > 0 and now > deadline then
+if pastDeadline(ARGV[5], now) then
   return {'late', 0, 0, 0}
 end
 
