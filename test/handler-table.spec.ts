@@ -168,6 +168,8 @@ describe.each(ADAPTERS)('the handler table on %s', (adapter) => {
     const copy = await postOrder(token);
     expect(copy.status).toBe(201);
     expect(copy.text).toBe(first.text);
+    // Stored as the status line's ` json` flag, not as a header line (stored-response.ts).
+    expect(first.headers['content-type']).toBe('application/json; charset=utf-8');
     expect(copy.headers['content-type']).toBe(first.headers['content-type']);
     expect(copy.headers.location).toBe(first.headers.location);
     expect(copy.headers['idempotent-replayed']).toBe('true');

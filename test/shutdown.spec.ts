@@ -144,12 +144,13 @@ describe('graceful shutdown of the built service', () => {
     expect(Date.now() - signalled).toBeLessThan(5_000); // not the 10 s grace, not the keep-alive time-out
     agent.destroy();
 
-    // Recorded markers hold the answer as sent: status line, headers, empty line, body.
+    // Recorded markers hold the answer as sent: status line (` json`: the usual JSON content
+    // type), headers, empty line, body.
     const markers = await Promise.all(
       (await redis.keys('idem:*:r:*')).map((key) => redis.get(key)),
     );
     const last = markers.find((marker) => marker?.includes('"item":"last"'));
-    expect(last).toContain(`201\n`);
+    expect(last).toContain(`201 json\n`);
     expect(last).toContain(`\n\n${response.body}`);
     expect(output()).not.toContain(token);
   }, 30_000);

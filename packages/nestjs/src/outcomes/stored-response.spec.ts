@@ -18,6 +18,19 @@ const answers: [string, StoredResponse][] = [
     'bytes',
     { status: 200, headers: { 'content-type': 'image/png' }, body: 'iVBORw0KGgo=', base64: true },
   ],
+  [
+    'bytes sent as JSON',
+    {
+      status: 200,
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+      body: '/w==',
+      base64: true,
+    },
+  ],
+  [
+    'another JSON content type',
+    { status: 200, headers: { 'content-type': 'application/json' }, body: '{}' },
+  ],
 ];
 
 describe('stored answers', () => {
@@ -27,9 +40,24 @@ describe('stored answers', () => {
 
   it('is the shape of an HTTP answer, with no JSON escaping of the body', () => {
     expect(encodeOutcome(answers[0][1])).toBe(
-      '201\ncontent-type: application/json; charset=utf-8\nlocation: /orders/1\n\n' +
-        '{"id":"1","note":"two\\n\\nlines: yes"}',
+      '201 json\nlocation: /orders/1\n\n{"id":"1","note":"two\\n\\nlines: yes"}',
     );
+  });
+
+  it('keeps other content types as header lines', () => {
+    expect(encodeOutcome(answers.at(-1)![1])).toBe('200\ncontent-type: application/json\n\n{}');
+  });
+
+  it('still reads the usual JSON content type as a header line, as recorded before the flag', () => {
+    expect(
+      decodeOutcome(
+        '201\ncontent-type: application/json; charset=utf-8\nlocation: /orders/1\n\n{}',
+      ),
+    ).toEqual({
+      status: 201,
+      headers: { 'content-type': 'application/json; charset=utf-8', location: '/orders/1' },
+      body: '{}',
+    });
   });
 
   it('still reads the JSON that earlier versions recorded', () => {
