@@ -21,11 +21,11 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { connect as tcpConnect, createServer } from 'node:net';
+import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as amqpConnect } from 'amqplib';
-import { getFreePort } from './redis-harness.js';
+import { getFreePort, hostProcess } from './redis-harness.js';
 
 export interface RabbitMqHandle {
   /** `amqp://127.0.0.1:PORT` (user guest, vhost /) */
@@ -60,19 +60,6 @@ const POLL_INTERVAL_MS = 100;
 const CTL_TIMEOUT_MS = 20_000;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/**
- * Leak protection, as in redis-harness.ts: a broker a spec forgets to stop is killed when Node
- * exits. Jest's per-file `process` never emits 'exit'; the host realm's, reached through a function
- * made by a core module, does.
- */
-const hostProcess: NodeJS.Process = (() => {
-  try {
-    return (createServer.constructor as FunctionConstructor)('return process')() as NodeJS.Process;
-  } catch {
-    return process;
-  }
-})();
 
 // ---------------------------------------------------------------------------
 // Processes, found by the marker in /proc/PID/environ (Linux)

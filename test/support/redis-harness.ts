@@ -70,10 +70,6 @@ const CLUSTER_PORT_MAX = 40_000;
 // Leak protection: whatever a test forgets to stop is killed when Node exits.
 // ---------------------------------------------------------------------------
 
-const liveChildren = new Set<ChildProcess>();
-const liveDirs = new Set<string>();
-let exitHookInstalled = false;
-
 /**
  * Jest runs each test file in a vm context with a *copy* of `process` whose
  * 'exit' event never fires, so `process.on('exit')` there is silently dead.
@@ -81,42 +77,49 @@ let exitHookInstalled = false;
  * realm's Function constructor sees the real `process`. Outside Jest this is
  * just `process`.
  */
-function hostProcess(): NodeJS.Process {
+export const hostProcess: NodeJS.Process = (() => {
   try {
-    const HostFunction = createServer.constructor as FunctionConstructor;
-    return HostFunction('return process')() as NodeJS.Process;
+    return (createServer.constructor as FunctionConstructor)('return process')() as NodeJS.Process;
   } catch {
     return process; // e.g. --disallow-code-generation-from-strings
   }
-}
+})();
 
-function killEverythingSync(): void {
-  for (const child of liveChildren) child.kill('SIGKILL');
-  for (const dir of liveDirs) rmSync(dir, { recursive: true, force: true });
+interface Live {
+  children: Set<ChildProcess>;
+  dirs: Set<string>;
 }
+const LIVE = Symbol.for('redis-harness:live');
 
-// The hook is only attached while something is alive, so test files that
-// clean up properly leave no listener (and no reference to their vm context)
-// behind on the shared host process.
-function syncExitHook(): void {
-  const needed = liveChildren.size > 0 || liveDirs.size > 0;
-  if (needed === exitHookInstalled) return;
-  if (needed) hostProcess().on('exit', killEverythingSync);
-  else hostProcess().off('exit', killEverythingSync);
-  exitHookInstalled = needed;
-}
+/**
+ * What is alive, for the whole run: one registry and one exit hook on the host
+ * process, shared by every test file's copy of this module. A server keeps its
+ * dir after stop() (start() may follow and load a dump), so dirs go at exit; a
+ * hook per test file stayed on the host process with that file's vm context,
+ * one per file (Node warned of 11 exit listeners).
+ */
+const live: Live = (() => {
+  const host = hostProcess as NodeJS.Process & { [LIVE]?: Live };
+  if (!host[LIVE]) {
+    const registry: Live = { children: new Set(), dirs: new Set() };
+    host.on('exit', () => {
+      for (const child of registry.children) child.kill('SIGKILL');
+      for (const dir of registry.dirs) rmSync(dir, { recursive: true, force: true });
+    });
+    host[LIVE] = registry;
+  }
+  return host[LIVE];
+})();
 
 export function makeTempDir(prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  liveDirs.add(dir);
-  syncExitHook();
+  live.dirs.add(dir);
   return dir;
 }
 
 export function removeTempDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
-  liveDirs.delete(dir);
-  syncExitHook();
+  live.dirs.delete(dir);
 }
 
 // ---------------------------------------------------------------------------
@@ -285,16 +288,14 @@ export async function launchRedisProcess(
   const child = spawn(command, args, { stdio: 'ignore' });
   // A forgotten stop() must not keep the test runner alive; the exit hook kills it.
   child.unref();
-  liveChildren.add(child);
-  syncExitHook();
+  live.children.add(child);
 
   let failure: Error | undefined;
   child.once('error', (err) => {
     failure = new Error(`Could not spawn ${command} (run scripts/ensure-redis.sh): ${err.message}`);
   });
   child.once('exit', (code, signal) => {
-    liveChildren.delete(child);
-    syncExitHook();
+    live.children.delete(child);
     failure ??= new RedisExitedDuringStartup(
       `${command} on port ${port} exited during startup (code ${code}, signal ${signal}):\n${logTail(logFile)}`,
     );
