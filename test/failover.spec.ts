@@ -199,8 +199,13 @@ async function post(app: RunningApp, token: string, id: string): Promise<Answer>
 }
 
 /** Sends the same request with the same token again while the answer says to (503, none, in progress). */
-async function sendUntilAnswered(app: RunningApp, token: string, id: string): Promise<Answer> {
-  const until = Date.now() + RETRY_FOR_MS;
+async function sendUntilAnswered(
+  app: RunningApp,
+  token: string,
+  id: string,
+  forMs = RETRY_FOR_MS,
+): Promise<Answer> {
+  const until = Date.now() + forMs;
   for (;;) {
     const answer = await post(app, token, id);
     const again =
@@ -408,3 +413,68 @@ describe('a first use whose connection closes, on Cluster with minReplicas 1', (
     }
   }, 60_000);
 });
+
+/**
+ * First uses with minReplicas go to their slot's primary as ioredis' slot table names it, in
+ * pipelines of their own: not through the Cluster's commands, which read the table again after a
+ * redirect, and ioredis reads it on no schedule of its own. When a slot moves (an operator
+ * reshards), the first claim sent to the old primary is redirected (MOVED), answered 503 with
+ * nothing consumed, and must have the table read again; else every later first use in that slot
+ * meets the same redirect until some other command happens to.
+ */
+describe('first uses after their slot moved to another primary, on Cluster with minReplicas 1', () => {
+  it('follow the slot with no other command in between: the first redirect has the slot table read again', async () => {
+    const topology = await startClusterTopology();
+    const app = await startModule(
+      ScenariosModule.forRoot({
+        redis: topology.client,
+        minReplicas: 1,
+        replicaTimeoutMs: REPLICA_TIMEOUT_MS,
+      }),
+    );
+    try {
+      const tokens: string[] = [];
+      for (let i = 0; i < 3; i++) tokens.push(await fetchTokenWith(app));
+      const { primary } = await topology.shard();
+      const [held] = (await command(primary, 'KEYS', 'idem:*:h:*')) as string[];
+      const slot = Number(await command(primary, 'CLUSTER', 'KEYSLOT', held));
+      const masters = (topology.client as Cluster)
+        .nodes('master')
+        .map(({ options }) => options.port!);
+      await moveSlot(
+        slot,
+        primary,
+        masters.find((port) => port !== primary)!,
+        masters,
+      );
+
+      // Only first uses from here, one at a time.
+      const redirected = await post(app, tokens[0], 'moved-0');
+      expect(redirected.status).toBe(503); // the old primary's redirect: the table was stale
+      const answers = [await sendUntilAnswered(app, tokens[0], 'moved-0', 5_000)];
+      for (const [i, token] of tokens.slice(1).entries())
+        answers.push(await post(app, token, `moved-${i + 1}`));
+      expect(answers.map(({ status, replayed }) => ({ status, replayed }))).toEqual(
+        Array.from({ length: 3 }, () => ({ status: 201, replayed: false })),
+      );
+      const gate = app.app.get(Gate);
+      expect([0, 1, 2].map((i) => gate.runsOf.get(`moved-${i}`))).toEqual([1, 1, 1]);
+    } finally {
+      await app.close();
+      await topology.stop();
+    }
+  }, 60_000);
+});
+
+/** Moves `slot` and its keys from the primary on `from` to the one on `to`, as a resharding does. */
+async function moveSlot(slot: number, from: number, to: number, masters: number[]) {
+  const idOf = async (port: number) => String(await command(port, 'CLUSTER', 'MYID'));
+  const [fromId, toId] = await Promise.all([idOf(from), idOf(to)]);
+  await command(to, 'CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', fromId);
+  await command(from, 'CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', toId);
+  const keys = (await command(from, 'CLUSTER', 'GETKEYSINSLOT', String(slot), '1000')) as string[];
+  await command(from, 'MIGRATE', '127.0.0.1', String(to), '', '0', '5000', 'KEYS', ...keys);
+  // The new owner first, then every other primary, so that whichever node ioredis asks knows.
+  for (const port of [to, ...masters.filter((port) => port !== to)])
+    await command(port, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', toId);
+}
