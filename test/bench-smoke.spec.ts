@@ -11,6 +11,8 @@ import { join } from 'node:path';
  */
 const RUN = new URL('../scripts/bench/run.mjs', import.meta.url).pathname;
 const PROFILE = new URL('../scripts/bench/profile.mjs', import.meta.url).pathname;
+const AB = new URL('../scripts/bench/ab.mjs', import.meta.url).pathname;
+const REPO_ROOT = new URL('..', import.meta.url).pathname;
 /** 40-55 s here; a first run also installs the peer (npm ci, about 10 s more). */
 const TIMEOUT_MS = 120_000;
 
@@ -86,6 +88,25 @@ describe('npm run bench (smoke)', () => {
       expect(stdout).toMatch(
         /\| \d+\.\d+ \| consume packages\/nestjs\/dist\/stores\/redis-token\.store\.js:\d+ \|/,
       );
+    },
+    TIMEOUT_MS,
+  );
+
+  it(
+    'compares two checkouts loaded at once (here the same one twice)',
+    async () => {
+      const args = ['--against', REPO_ROOT, '--scenario', 'first-use', '--duration', '1'];
+      const stdout = await run(AB, [...args, '--rounds', '2'], {
+        BENCH_CONNECTIONS: '10',
+        BENCH_PIN: '0',
+      });
+
+      // The warm-up and both rounds have both figures; the median is of the two rounds.
+      const rounds = stdout.split('\n').filter((line) => /^\| (warm-up|\d) \|/.test(line));
+      expect(rounds).toHaveLength(3);
+      for (const round of rounds)
+        expect(round).toMatch(/^\| \S+ \| \d+\.\d \| \d+\.\d \| \d\.\d{3} \|$/);
+      expect(stdout).toMatch(/this \/ against = \*\*\d\.\d{3}\*\* \(median of 2 rounds;/);
     },
     TIMEOUT_MS,
   );
