@@ -163,9 +163,16 @@ export class RedisTokenStore implements TokenStore {
     const marker = this.key(ref, 'r', ref.id);
     const member = heldMember(ref.id, binding);
     // Rotation issues under the consumed token's tag: all keys of the script share one slot.
-    const nextMembers = next ? tokenMembers([next.ref.id], binding) : ['', ''];
-    const { rateLimit = 0, windowMs = 0, maxOutstanding = 0 } = next?.limits ?? {};
-    const rotation = [next?.ttlMs ?? 0, ...nextMembers, rateLimit, windowMs, maxOutstanding];
+    const nextMembers = next ? tokenMembers([next.ref.id], binding) : [];
+    const rotation = next
+      ? [
+          next.ttlMs,
+          ...nextMembers,
+          next.limits.rateLimit,
+          next.limits.windowMs,
+          next.limits.maxOutstanding,
+        ]
+      : [];
     const revokeNext: ScriptCall[] = next ? [[revokeTokens, grants, held, ...nextMembers]] : [];
     const [state, detail, ...issued] = (await this.runOrUndo(
       [

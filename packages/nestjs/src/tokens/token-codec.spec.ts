@@ -16,6 +16,13 @@ describe('TokenCodec', () => {
     }
   });
 
+  it('accepts one spelling of a signature only (its last character carries 4 unused bits)', () => {
+    const { token } = codec.create(alice);
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const accepted = [...alphabet].filter((last) => codec.verify(token.slice(0, -1) + last));
+    expect(accepted).toEqual([token.at(-1)]);
+  });
+
   it("refuses another secret's tokens", () => {
     expect(new TokenCodec('x'.repeat(32)).verify(codec.create(alice).token)).toBeUndefined();
   });

@@ -8,8 +8,12 @@ import {
 import type { Caller } from '../interfaces/caller.interface.js';
 import type { TokenRef } from '../interfaces/token-store.interface.js';
 
-/** `<tag>.<id>.<signature>`: 12 + 1 + 22 + 1 + 22 = 58 URL-safe characters. */
-const TOKEN_SHAPE = /^([A-Za-z0-9_-]{12})\.([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{22})$/;
+/**
+ * `<tag>.<id>.<signature>`: 12 + 1 + 22 + 1 + 22 = 58 URL-safe characters. The signature's last
+ * character carries 2 bits and 4 zero bits (`A`, `Q`, `g`, `w`): it is compared as bytes, and
+ * no other spelling of the same 16 bytes is a valid token.
+ */
+const TOKEN_SHAPE = /^([A-Za-z0-9_-]{12})\.([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{21}[AQgw])$/;
 const ID_BYTES = 16; // 128 bits from the CSPRNG
 const SIGNATURE_BYTES = 16; // HMAC-SHA256 truncated to 128 bits, as RFC 2104 allows
 const DIGEST_BYTES = 9; // 72 bits: 12 base64url characters
@@ -76,7 +80,7 @@ export class TokenCodec {
 
   /** The token the client holds for `ref`. */
   tokenOf(ref: TokenRef): string {
-    return `${ref.tag}.${ref.id}.${this.sign(ref)}`;
+    return `${ref.tag}.${ref.id}.${this.signature(ref).toString('base64url')}`;
   }
 
   /** The token's ref when its shape and signature are right; decided without any I/O. */
@@ -84,9 +88,8 @@ export class TokenCodec {
     const match = TOKEN_SHAPE.exec(token);
     if (!match) return undefined;
     const ref = { tag: match[1], id: match[2] };
-    const expected = Buffer.from(this.sign(ref));
-    const given = Buffer.from(match[3]);
-    return timingSafeEqual(expected, given) ? ref : undefined;
+    const given = Buffer.from(match[3], 'base64url');
+    return timingSafeEqual(this.signature(ref), given) ? ref : undefined;
   }
 
   /**
@@ -140,10 +143,8 @@ export class TokenCodec {
     return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
   }
 
-  private sign(ref: TokenRef): string {
-    return this.hmac(`token\0${ref.tag}.${ref.id}`)
-      .subarray(0, SIGNATURE_BYTES)
-      .toString('base64url');
+  private signature(ref: TokenRef): Buffer {
+    return this.hmac(`token\0${ref.tag}.${ref.id}`).subarray(0, SIGNATURE_BYTES);
   }
 
   /**

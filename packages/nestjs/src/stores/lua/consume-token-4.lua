@@ -20,7 +20,8 @@
     ARGV[5] keep              milliseconds the marker is kept
     ARGV[6] held member       the token's id and the binding presented
     ARGV[7] deadline          ms since the epoch by Redis' clock (0: none); later, change nothing
-    ARGV[8] next ttl          milliseconds the next token lives; 0: no rotation
+    ARGV[8..13], rotation only (absent: no next token; fewer arguments are cheaper to send):
+    ARGV[8] next ttl          milliseconds the next token lives
     ARGV[9..10]               the next token's held and grant members
     ARGV[11..13]              rate limit, window (ms), max outstanding for the next token
 
@@ -65,11 +66,10 @@ if expiresAt then
   else
     redis.call('ZREM', KEYS[2], ARGV[6])
   end
-  local nextTtl = tonumber(ARGV[8])
-  if nextTtl == 0 then
+  if not ARGV[8] then
     return {'first'}
   end
-  local next = grantTokens(KEYS[3], KEYS[2], {ARGV[9]}, {ARGV[10]}, nextTtl,
+  local next = grantTokens(KEYS[3], KEYS[2], {ARGV[9]}, {ARGV[10]}, tonumber(ARGV[8]),
     tonumber(ARGV[11]), tonumber(ARGV[12]), tonumber(ARGV[13]), now)
   return {'first', next[1], next[2], next[3], next[4]}
 end
