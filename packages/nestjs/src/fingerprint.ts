@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import { MAX_BODY_DEPTH } from './body-depth.js';
+import { first16Bytes, sha256 } from './sha256-text.js';
 
 /**
  * What makes two requests "the same request" for a token: the method, the URL as sent (path
@@ -11,22 +11,19 @@ import { MAX_BODY_DEPTH } from './body-depth.js';
  * as a malformed request.
  */
 export function fingerprintOf(method: string, url: string, body: unknown): string {
-  const hash = createHash('sha256').update(`${method}\n${url}\n`);
-  if (body !== undefined) writeCanonicalJson(body, (chunk) => hash.update(chunk));
+  const canonical = body === undefined ? '' : canonicalJson(body);
   // 128 of SHA-256's bits are plenty to tell requests apart, and keep every marker 21 bytes smaller.
-  return hash.digest().toString('base64url', 0, 16);
+  return first16Bytes(sha256(`${method}\n${url}\n${canonical}`));
 }
 
-/** How much canonical text is gathered before it goes to `write`: a few calls per MiB. */
-const CHUNK_LENGTH = 64 * 1024;
-
 /**
- * Writes `value` as RFC 8785 canonical JSON, in pieces, the same text as the `canonicalize`
- * package (a spec compares them) in time linear in the size of the value: `canonicalize` joins
- * each level's text into its parent's, so a long string 64 levels down was copied 64 times.
- * Recursive, so only for values no deeper than the contract's limit (checked before).
+ * `value` as RFC 8785 canonical JSON, the same text as the `canonicalize` package (a spec
+ * compares them) in time linear in the size of the value: `canonicalize` joins each level's
+ * text into its parent's, so a long string 64 levels down was copied 64 times; appending to one
+ * string copies nothing until it is hashed. Recursive, so only for values no deeper than the
+ * contract's limit (checked before).
  */
-export function writeCanonicalJson(value: unknown, write: (chunk: string) => void): void {
+export function canonicalJson(value: unknown): string {
   let text = '';
   const visit = (current: unknown, depth: number): void => {
     if (current !== null && typeof current === 'object') {
@@ -56,13 +53,9 @@ export function writeCanonicalJson(value: unknown, write: (chunk: string) => voi
     } else {
       text += scalar(current);
     }
-    if (text.length >= CHUNK_LENGTH) {
-      write(text);
-      text = '';
-    }
   };
   visit(value, 1);
-  write(text);
+  return text;
 }
 
 /** What JSON leaves out of an object and writes as null in an array. */

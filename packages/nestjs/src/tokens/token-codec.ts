@@ -1,22 +1,13 @@
-import {
-  createHmac,
-  createSecretKey,
-  type KeyObject,
-  randomBytes,
-  timingSafeEqual,
-} from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Caller } from '../interfaces/caller.interface.js';
 import type { TokenRef } from '../interfaces/token-store.interface.js';
+import { first16Bytes, HmacSha256 } from '../sha256-text.js';
 
-/**
- * `<tag>.<id>.<signature>`: 12 + 1 + 22 + 1 + 22 = 58 URL-safe characters. The signature's last
- * character carries 2 bits and 4 zero bits (`A`, `Q`, `g`, `w`): it is compared as bytes, and
- * no other spelling of the same 16 bytes is a valid token.
- */
-const TOKEN_SHAPE = /^([A-Za-z0-9_-]{12})\.([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{21}[AQgw])$/;
+/** `<tag>.<id>.<signature>`: 12 + 1 + 22 + 1 + 22 = 58 URL-safe characters. */
+const TOKEN_SHAPE = /^([A-Za-z0-9_-]{12})\.([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{22})$/;
 const ID_BYTES = 16; // 128 bits from the CSPRNG
-const SIGNATURE_BYTES = 16; // HMAC-SHA256 truncated to 128 bits, as RFC 2104 allows
-const DIGEST_BYTES = 9; // 72 bits: 12 base64url characters
+const SIGNATURE_LENGTH = 22; // HMAC-SHA256 truncated to 128 bits, as RFC 2104 allows
+const DIGEST_LENGTH = 12; // 72 bits of HMAC-SHA256: 12 base64url characters
 const RANDOM_POOL_BYTES = 4096;
 /** Tags and bindings kept (see {@link TokenCodec.digest}): a few MB at most. */
 const MAX_KEPT_DIGESTS = 10_000;
@@ -47,8 +38,10 @@ function randomId(bytes: number): string {
  * Subjects and addresses reach Redis only as keyed digests, never in clear.
  */
 export class TokenCodec {
-  /** Imported once: a string key would be imported again on every HMAC. */
-  private readonly key: KeyObject;
+  private readonly mac: HmacSha256;
+  /** A signature expected and one given, compared in constant time without a buffer per check. */
+  private readonly expected = Buffer.alloc(SIGNATURE_LENGTH);
+  private readonly given = Buffer.alloc(SIGNATURE_LENGTH);
   /** Recent tags and bindings by what they digest. */
   private readonly digests = new Map<string, string>();
   /**
@@ -61,7 +54,7 @@ export class TokenCodec {
   private oldest = 0;
 
   constructor(secret: string) {
-    this.key = createSecretKey(Buffer.from(secret, 'utf8'));
+    this.mac = new HmacSha256(Buffer.from(secret, 'utf8'));
   }
 
   create(caller: Caller): { token: string; ref: TokenRef } {
@@ -80,7 +73,7 @@ export class TokenCodec {
 
   /** The token the client holds for `ref`. */
   tokenOf(ref: TokenRef): string {
-    return `${ref.tag}.${ref.id}.${this.signature(ref).toString('base64url')}`;
+    return `${ref.tag}.${ref.id}.${this.signature(ref)}`;
   }
 
   /** The token's ref when its shape and signature are right; decided without any I/O. */
@@ -88,8 +81,9 @@ export class TokenCodec {
     const match = TOKEN_SHAPE.exec(token);
     if (!match) return undefined;
     const ref = { tag: match[1], id: match[2] };
-    const given = Buffer.from(match[3], 'base64url');
-    return timingSafeEqual(this.signature(ref), given) ? ref : undefined;
+    this.expected.write(this.signature(ref), 'latin1');
+    this.given.write(match[3], 'latin1');
+    return timingSafeEqual(this.expected, this.given) ? ref : undefined;
   }
 
   /**
@@ -126,8 +120,8 @@ export class TokenCodec {
    * keys are new on every first use and would push the callers' digests out.
    */
   keyRefOf(caller: Caller, scope: string | undefined, key: string): TokenRef {
-    const digest = this.hmac(`key\0${scope ?? ''}\0${key}`).subarray(0, ID_BYTES);
-    return { tag: this.tagOf(caller), id: `k${digest.toString('base64url')}` };
+    const digest = first16Bytes(this.mac.base64url(`key\0${scope ?? ''}\0${key}`));
+    return { tag: this.tagOf(caller), id: `k${digest}` };
   }
 
   /**
@@ -136,15 +130,16 @@ export class TokenCodec {
    * that it fits wherever another system expects an idempotency key or a unique id.
    */
   downstreamKeyOf(ref: TokenRef): string {
-    const bytes = this.hmac(`downstream\0${ref.tag}.${ref.id}`).subarray(0, 16);
+    const mac = this.mac.base64url(`downstream\0${ref.tag}.${ref.id}`);
+    const bytes = Buffer.from(mac, 'base64url').subarray(0, 16);
     bytes[6] = (bytes[6] & 0x0f) | 0x80;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
     const hex = bytes.toString('hex');
     return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
   }
 
-  private signature(ref: TokenRef): Buffer {
-    return this.hmac(`token\0${ref.tag}.${ref.id}`).subarray(0, SIGNATURE_BYTES);
+  private signature(ref: TokenRef): string {
+    return first16Bytes(this.mac.base64url(`token\0${ref.tag}.${ref.id}`));
   }
 
   /**
@@ -157,7 +152,7 @@ export class TokenCodec {
     const data = `${purpose}\0${value}`;
     let digest = this.digests.get(data);
     if (digest === undefined) {
-      digest = this.hmac(data).subarray(0, DIGEST_BYTES).toString('base64url');
+      digest = this.mac.base64url(data).slice(0, DIGEST_LENGTH);
       const dropped = this.kept[this.oldest];
       if (dropped !== undefined) this.digests.delete(dropped);
       this.kept[this.oldest] = data;
@@ -165,9 +160,5 @@ export class TokenCodec {
       this.digests.set(data, digest);
     }
     return digest;
-  }
-
-  private hmac(data: string): Buffer {
-    return createHmac('sha256', this.key).update(data).digest();
   }
 }
