@@ -96,16 +96,25 @@ describe('npm run bench (smoke)', () => {
     'compares two checkouts loaded at once (here the same one twice)',
     async () => {
       const args = ['--against', REPO_ROOT, '--scenario', 'first-use', '--duration', '1'];
-      const stdout = await run(AB, [...args, '--rounds', '2'], {
+      const stdout = await run(AB, [...args, '--starts', '2', '--rounds', '1'], {
         BENCH_CONNECTIONS: '10',
         BENCH_PIN: '0',
       });
 
-      // The warm-up and both rounds have both figures; the median is of the two rounds.
-      const rounds = stdout.split('\n').filter((line) => /^\| (warm-up|\d) \|/.test(line));
-      expect(rounds).toHaveLength(3);
-      for (const round of rounds)
-        expect(round).toMatch(/^\| \S+ \| \d+\.\d \| \d+\.\d \| \d\.\d{3} \|$/);
+      // Each start has its warm-up and its round, with both figures; the median is of the rounds.
+      const rows = stdout.split('\n').filter((line) => /^\| \d \| /.test(line));
+      expect(rows.map((row) => cells(row).slice(0, 2))).toEqual([
+        ['1', 'warm-up'],
+        ['1', '1'],
+        ['2', 'warm-up'],
+        ['2', '1'],
+      ]);
+      for (const row of rows)
+        expect(cells(row).slice(2)).toEqual([
+          expect.stringMatching(/^\d+\.\d$/),
+          expect.stringMatching(/^\d+\.\d$/),
+          expect.stringMatching(/^\d\.\d{3}$/),
+        ]);
       expect(stdout).toMatch(/this \/ against = \*\*\d\.\d{3}\*\* \(median of 2 rounds;/);
     },
     TIMEOUT_MS,
