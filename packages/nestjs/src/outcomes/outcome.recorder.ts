@@ -35,7 +35,17 @@ const RETRY_EVERY_MS = 250;
 @Injectable()
 export class OutcomeRecorder implements OnApplicationShutdown {
   private readonly logger = new Logger('Idempotency');
-  private readonly pending = new Set<Promise<unknown>>();
+  /**
+   * Writes under way, counted, and what shutdown waits on once it waits. Not a Set of them: a
+   * Set that every first use enters and leaves is copied into new tables as it churns, and the
+   * old tables, left in the old generation, keep what they pointed at alive through every
+   * scavenge until a full collection (docs/PERFORMANCE.md, third pass).
+   */
+  private writing = 0;
+  private drained?: () => void;
+  private readonly writeEnded = (): void => {
+    if (--this.writing === 0) this.drained?.();
+  };
   /** Set at shutdown: retries stop, so that shutdown waits for one attempt at most. */
   private closing = false;
 
@@ -55,7 +65,7 @@ export class OutcomeRecorder implements OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     this.closing = true;
-    await Promise.allSettled([...this.pending]);
+    if (this.writing > 0) await new Promise<void>((resolve) => (this.drained = resolve));
   }
 
   private record(claim: Claim, answer: StoredResponse): Promise<unknown> | void {
@@ -66,8 +76,8 @@ export class OutcomeRecorder implements OnApplicationShutdown {
       this.settings.minReplicas > 0
         ? first.then((done) => (done ? undefined : this.retry(claim, outcome)))
         : first;
-    const tracked = written.finally(() => this.pending.delete(tracked));
-    this.pending.add(tracked);
+    this.writing += 1;
+    written.then(this.writeEnded, this.writeEnded);
     // The answer waits for the first attempt only; the retries go on behind it.
     if (this.settings.minReplicas > 0) return first;
   }
