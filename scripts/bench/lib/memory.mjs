@@ -7,12 +7,13 @@
  * skiplists, so the cost per token depends on how many tokens one caller has: both cases are
  * measured.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { RedisTokenStore } from '../../../packages/nestjs/dist/index.js';
 import { limiterPolicies } from '../../../packages/nestjs/dist/limiter/limiter-policy.js';
 import { fingerprintOf } from '../../../packages/nestjs/dist/fingerprint.js';
 import { encodeOutcome } from '../../../packages/nestjs/dist/outcomes/stored-response.js';
 import { TokenCodec } from '../../../packages/nestjs/dist/tokens/token-codec.js';
+import { OrdersService } from '../../../dist/orders/orders.service.js';
 import { createRedisClient, waitForReady } from '../../../dist/redis/redis-client.factory.js';
 import { BENCH_SECRET, NEVER_LIMITED, SCOPE } from './settings.mjs';
 import { deleteKeys, scanKeys, usedMemory } from './redis.mjs';
@@ -22,6 +23,9 @@ const KEEP_MS = 86_400_000; // IDEMPOTENCY_RESULT_TTL_SECONDS' default
 const LEASE_MS = 60_000;
 const IN_FLIGHT = 256; // store calls in flight: ioredis pipelines them on its one connection
 const DEADLINE_MS = 120_000; // for each batch of store calls
+
+/** The demo's orders; their "order placed" events go nowhere here. */
+const orders = new OrdersService({ publish: async () => undefined });
 
 /** As AppModule builds it from the environment, with the benchmark's never-refusing limits. */
 const policy = limiterPolicies({
@@ -97,14 +101,12 @@ async function unusedTokenCost(admin, store, codec, callers, perCaller) {
   };
 }
 
-/** A typical stored answer of POST /orders, as the interceptor keeps it. */
-function typicalOrderOutcome() {
-  const order = {
-    id: randomUUID(),
-    item: 'book',
-    quantity: 2,
-    createdAt: new Date().toISOString(),
-  };
+/**
+ * A stored answer of POST /orders as the demo gives it: the order from the demo's own
+ * OrdersService (so a field the demo adds is measured too), its Location and JSON type.
+ */
+function typicalOrderOutcome(codec, ref) {
+  const order = orders.create({ item: 'book', quantity: 2 }, codec.downstreamKeyOf(ref));
   return encodeOutcome({
     status: 201,
     headers: { location: `/orders/${order.id}`, 'content-type': 'application/json; charset=utf-8' },
@@ -132,7 +134,7 @@ async function storedOutcomeCost(admin, store, codec, count) {
       keepMs: KEEP_MS,
     });
     if (result.state !== 'first') throw new Error(`consume saw ${result.state}`);
-    const outcome = typicalOrderOutcome();
+    const outcome = typicalOrderOutcome(codec, ref);
     outcomeBytes = outcome.length;
     if (!(await store.recordOutcome(ref, owner, outcome, KEEP_MS)))
       throw new Error('outcome not recorded');
