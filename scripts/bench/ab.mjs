@@ -21,8 +21,7 @@ import * as orchestration from './lib/orchestration.mjs';
 import { installCleanup, stopAll, stopProcess } from './lib/processes.mjs';
 import { startRedis } from './lib/redis.mjs';
 import { median } from './lib/report.mjs';
-import { learnRate, SCENARIOS, SERVERS } from './lib/servers.mjs';
-import { readOptions } from './lib/settings.mjs';
+import { learnRate, oneServerRun } from './lib/servers.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -37,19 +36,9 @@ const { values } = parseArgs({
 const against = values.against && resolve(values.against);
 if (!against || !existsSync(join(against, 'package.json')))
   throw new Error('--against: the folder of another built checkout of this repository');
-const scenario = SCENARIOS.find(({ id }) => id === values.scenario);
-const chosen = SERVERS.find(({ process }) => process === values.server);
-if (!scenario || !chosen?.scenarios[scenario.id])
-  throw new Error(`no scenario ${values.scenario} on a server ${values.server}`);
 const log = (line) => console.error(`[ab] ${line}`);
 const dir = mkdtempSync(join(tmpdir(), 'bench-ab-'));
-const options = {
-  ...readOptions(
-    { servers: [chosen.process], scenarios: [scenario.id] },
-    { ...process.env, BENCH_DURATION: values.duration },
-  ),
-  resultsDir: join(dir, 'results'),
-};
+const { chosen, scenario, options } = oneServerRun(values, join(dir, 'results'));
 installCleanup(async () => rmSync(dir, { recursive: true, force: true }));
 
 // The entry file is named by its absolute path: Node resolves its imports from there, so the

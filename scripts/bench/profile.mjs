@@ -19,8 +19,8 @@ import { closeAgent } from './lib/http.mjs';
 import * as orchestration from './lib/orchestration.mjs';
 import { installCleanup, stopAll, stopProcess } from './lib/processes.mjs';
 import { startRedis } from './lib/redis.mjs';
-import { SCENARIOS, SERVERS } from './lib/servers.mjs';
-import { readOptions, REPO_ROOT } from './lib/settings.mjs';
+import { oneServerRun } from './lib/servers.mjs';
+import { REPO_ROOT } from './lib/settings.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -32,18 +32,11 @@ const { values } = parseArgs({
     keep: { type: 'string' },
   },
 });
-const scenario = SCENARIOS.find(({ id }) => id === values.scenario);
-const chosen = SERVERS.find(({ process }) => process === values.server);
-if (!scenario || !chosen?.scenarios[scenario.id])
-  throw new Error(`no scenario ${values.scenario} on a server ${values.server}`);
+const { chosen, scenario, options } = oneServerRun(
+  values,
+  mkdtempSync(join(tmpdir(), 'profile-results-')),
+);
 const log = (line) => console.error(`[profile] ${line}`);
-const options = {
-  ...readOptions(
-    { servers: [chosen.process], scenarios: [scenario.id] },
-    { ...process.env, BENCH_DURATION: values.duration },
-  ),
-  resultsDir: mkdtempSync(join(tmpdir(), 'profile-results-')),
-};
 const profileDir = values.keep ?? mkdtempSync(join(tmpdir(), 'profile-'));
 installCleanup();
 

@@ -17,7 +17,7 @@ import {
   TOKEN_HEADER,
   useOnce,
 } from './http.mjs';
-import { CALLERS, CALLERS_ENV, ORDER_BODY, REPO_ROOT, SCOPE } from './settings.mjs';
+import { CALLERS, CALLERS_ENV, ORDER_BODY, readOptions, REPO_ROOT, SCOPE } from './settings.mjs';
 
 /**
  * `accepted`: the statuses a run may answer; any other makes it invalid. The first counts as a
@@ -249,3 +249,22 @@ export const SERVERS = [
     },
   },
 ];
+
+/**
+ * What a tool that loads one server with one scenario (profile.mjs, ab.mjs) was asked for: the
+ * server, the scenario and the run options for them, for `duration` seconds a run.
+ */
+export function oneServerRun({ server, scenario, duration }, resultsDir) {
+  const found = SCENARIOS.find(({ id }) => id === scenario);
+  const chosen = SERVERS.find(({ process }) => process === server);
+  if (!found || !chosen?.scenarios[found.id])
+    throw new Error(`no scenario ${scenario} on a server ${server}`);
+  const options = {
+    ...readOptions(
+      { servers: [chosen.process], scenarios: [found.id] },
+      { ...process.env, BENCH_DURATION: duration },
+    ),
+    resultsDir,
+  };
+  return { chosen, scenario: found, options };
+}
