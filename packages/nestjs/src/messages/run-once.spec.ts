@@ -1,6 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
+import { createHash } from 'node:crypto';
 import { IdempotencyMetrics } from '../idempotency.metrics.js';
 import { MemoryTokenStore } from '../stores/memory-token.store.js';
+import type { TokenRef } from '../interfaces/token-store.interface.js';
 import { runOnce } from './run-once.js';
 
 describe('runOnce', () => {
@@ -25,6 +27,24 @@ describe('runOnce', () => {
       result: undefined,
     });
     expect(runs).toBe(1);
+  });
+
+  it('claims the marker 0.2 claimed for the same scope and key (a message in flight across an upgrade is still found)', async () => {
+    const claimed: TokenRef[] = [];
+    const store = new MemoryTokenStore();
+    const claim = store.claim.bind(store);
+    store.claim = (command) => (claimed.push(command.ref), claim(command));
+    const keys = ['order-1', 'ä'.repeat(300), ...Array.from({ length: 200 }, (_, i) => `k${i}`)];
+    for (const key of keys) await runOnce(key, () => undefined, { store, scope: 'mail' });
+    expect(claimed).toEqual(
+      keys.map((key) => {
+        const digest = createHash('sha256').update(`mail\0${key}`).digest();
+        return {
+          tag: `m${digest.toString('base64url', 0, 9).slice(1)}`,
+          id: digest.toString('base64url', 9, 25),
+        };
+      }),
+    );
   });
 
   it('runs once among 20 concurrent deliveries; the others are in progress', async () => {

@@ -1,8 +1,9 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { IdempotencyMetrics } from '../idempotency.metrics.js';
 import { SCOPE_PATTERN } from '../idempotency.constants.js';
 import type { MessageRunOptions } from '../interfaces/message-options.interface.js';
 import type { TokenRef, TokenStore } from '../interfaces/token-store.interface.js';
+import { first16Bytes, sha256 } from '../sha256-text.js';
 
 export interface RunOnceOptions extends MessageRunOptions {
   /** Where claims and results live: `RedisTokenStore` shared by every consumer, or `MemoryTokenStore` in one process. */
@@ -109,11 +110,9 @@ async function run<T>(
  * any characters) fits the store's key shape; `m` marks a message's tag apart from callers'.
  */
 function messageRef(scope: string, key: string): TokenRef {
-  const digest = createHash('sha256').update(`${scope}\0${key}`).digest();
-  return {
-    tag: `m${digest.toString('base64url', 0, 9).slice(1)}`,
-    id: digest.toString('base64url', 9, 25),
-  };
+  // Bytes 0-8 are the first 12 characters exactly, bytes 9-24 the ones after.
+  const digest = sha256(`${scope}\0${key}`);
+  return { tag: `m${digest.slice(1, 12)}`, id: first16Bytes(digest.slice(12)) };
 }
 
 /**
