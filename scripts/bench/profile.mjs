@@ -11,7 +11,7 @@
  * Run by hand (the smoke test runs it for 2 s only); nothing else should run on the machine
  * meanwhile.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -38,6 +38,7 @@ const { chosen, scenario, options } = oneServerRun(
 );
 const log = (line) => console.error(`[profile] ${line}`);
 const profileDir = values.keep ?? mkdtempSync(join(tmpdir(), 'profile-'));
+mkdirSync(profileDir, { recursive: true }); // a --keep folder may not exist yet: the scenarios write there first
 installCleanup();
 
 chosen.setup?.(log);
